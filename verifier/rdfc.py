@@ -171,13 +171,16 @@ class _State:
         self.max_work = max_work
         self.canonical = _IdentifierIssuer("c14n")
         self.bnode_quads: dict[str, list[Quad]] = {}
+        bnode_quads = self.bnode_quads
         for quad in quads:
             s, _, o, g = quad
-            for term in (s, o, g):
-                if term.startswith("_:"):
-                    entries = self.bnode_quads.setdefault(term, [])
-                    if not entries or entries[-1] is not quad:
-                        entries.append(quad)
+            # Blank node terms are the only ones starting with "_" (IRIs start with "<", literals with '"').
+            if s[0] == "_":
+                bnode_quads.setdefault(s, []).append(quad)
+            if o[0] == "_" and o != s:
+                bnode_quads.setdefault(o, []).append(quad)
+            if g and g[0] == "_" and g != s and g != o:
+                bnode_quads.setdefault(g, []).append(quad)
         self.first_degree: dict[str, str] = {}
 
     def digest(self, data: str) -> str:
@@ -198,9 +201,11 @@ class _State:
             return cached
         lines = []
         for s, p, o, g in self.bnode_quads[node]:
-            s = ("_:a" if s == node else "_:z") if s.startswith("_:") else s
-            o = ("_:a" if o == node else "_:z") if o.startswith("_:") else o
-            if g.startswith("_:"):
+            if s[0] == "_":
+                s = "_:a" if s == node else "_:z"
+            if o[0] == "_":
+                o = "_:a" if o == node else "_:z"
+            if g and g[0] == "_":
                 g = "_:a" if g == node else "_:z"
             lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
         lines.sort()
@@ -223,7 +228,7 @@ class _State:
         for quad in self.bnode_quads[node]:
             s, _, o, g = quad
             for term, position in ((s, "s"), (o, "o"), (g, "g")):
-                if term.startswith("_:") and term != node:
+                if term and term[0] == "_" and term != node:
                     h = self.hash_related(term, quad, issuer, position)
                     related_by_hash.setdefault(h, []).append(term)
         data = []
@@ -312,20 +317,23 @@ def canonicalize_quads(
 ) -> str:
     """Canonical N-Quads of a dataset: relabelled blank nodes, lines sorted by code point, each ending in ``\\n``."""
     unique = _dedupe(quads)
-    if not any(t.startswith("_:") for q in unique for t in (q[0], q[2], q[3])):
-        return "".join(sorted(serialize_quad(q) for q in unique))
     state = _State(unique, hash_algorithm, max_work)
+    if not state.bnode_quads:
+        return "".join(sorted(serialize_quad(q) for q in unique))
     state.issue_canonical_ids()
     issued = state.canonical.issued
     lines = set()
     for s, p, o, g in unique:
-        if s.startswith("_:"):
+        if s[0] == "_":
             s = issued[s]
-        if o.startswith("_:"):
+        if o[0] == "_":
             o = issued[o]
-        if g.startswith("_:"):
-            g = issued[g]
-        lines.add(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
+        if g:
+            if g[0] == "_":
+                g = issued[g]
+            lines.add(f"{s} {p} {o} {g} .\n")
+        else:
+            lines.add(f"{s} {p} {o} .\n")
     return "".join(sorted(lines))
 
 

@@ -1,0 +1,433 @@
+"""Canonical form (RDFC-1.0 N-Quads) of a JSON-LD document, with undefined terms refused.
+
+DESIGN.md "Canonical hashing": a property or type that no context defines must not be silently dropped from the
+signed form. We expand once with a fallback ``@vocab`` placed *first* in the document's ``@context`` (so any context
+that sets its own ``@vocab``, such as the W3C examples context, still wins) and refuse every IRI in the fallback
+namespace or in the VC 2.0 ``issuer-dependent`` namespace (VCDM 2.0 §5.2 "Extensibility": the VC 2.0 context maps
+undefined terms there). If no such IRI appears, the fallback changed nothing and the same expansion is turned into
+RDF. Other ways a term or value could vanish are refused before or after expansion: ``null`` in a context (which
+resets or un-defines terms), unknown ``@``-keywords (ignored by JSON-LD 1.1 §9.1), and relative IRIs that the
+RDF conversion would drop (JSON-LD 1.1 API §8.2 / toRdf skips them).
+
+``Canonicalizer`` is the fast path for many documents of one shape (see its docstring); ``canonicalize`` is the
+reference it is tested against.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pyld import jsonld
+from pyld.identifier_issuer import IdentifierIssuer
+
+from verifier.documentloader import DEFAULT_LOADER, DocumentLoader
+from verifier.errors import ContextError, InvalidInputError, UnmappedTermError
+from verifier.rdfc import Quad, canonicalize_quads, escape_literal, iri_term, literal_term
+
+FALLBACK_VOCAB = "urn:x-anchorcred-undefined-term:"
+ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
+_UNDEFINED_NAMESPACES = (FALLBACK_VOCAB, ISSUER_DEPENDENT)
+
+# JSON-LD 1.1 keywords (§1.7); any other "@" + letters key is ignored by expansion, so we refuse it.
+_KEYWORDS = frozenset(
+    "@base @container @context @direction @graph @id @import @included @index @json @language @list @nest @none "
+    "@prefix @propagate @protected @reverse @set @type @value @version @vocab".split()
+)
+_KEYWORD_LIKE = re.compile(r"^@[a-zA-Z]+$")
+
+
+class JsonLdProcessingError(InvalidInputError):
+    """The JSON-LD processor refused the document (invalid syntax, protected term redefinition, ...)."""
+
+
+class DroppedValueError(InvalidInputError):
+    """A value would be silently left out of the RDF form (a relative IRI, a context that nulls terms)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Full algorithm
+
+
+def to_quads(doc: dict[str, Any], *, loader: DocumentLoader | None = None) -> list[Quad]:
+    """The RDF dataset of ``doc`` as N-Quads term tuples (blank node labels as pyld issued them)."""
+    loader = loader or DEFAULT_LOADER
+    if not isinstance(doc, dict):
+        raise InvalidInputError(f"expected a JSON-LD object, got {type(doc).__name__}")
+    _check_input(doc, top=True)
+    options = loader.jsonld_options(base="", processingMode="json-ld-1.1", produceGeneralizedRdf=False)
+    processor = jsonld.JsonLdProcessor()
+    try:
+        expanded = processor.expand(_with_fallback_vocab(doc), options)
+        _check_expanded(expanded)
+        issuer = IdentifierIssuer("_:b")
+        node_map: dict[str, Any] = {"@default": {}}
+        processor._create_node_map(expanded, node_map, "@default", issuer)
+        quads: list[Quad] = []
+        for graph_name, graph in node_map.items():
+            if graph_name == "@default":
+                g = ""
+            elif graph_name.startswith("_:"):
+                g = graph_name
+            else:
+                g = iri_term(graph_name)
+            for triple in processor._graph_to_rdf(graph, issuer, options):
+                quads.append((_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"]), g))
+        return quads
+    except jsonld.JsonLdError as exc:
+        raise _map_jsonld_error(exc) from exc
+
+
+def canonicalize(doc: dict[str, Any], *, loader: DocumentLoader | None = None) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document (the full, reference algorithm)."""
+    return canonicalize_quads(to_quads(doc, loader=loader))
+
+
+def _term(t: dict[str, str]) -> str:
+    kind = t["type"]
+    if kind == "IRI":
+        return iri_term(t["value"])
+    if kind == "blank node":
+        return t["value"]
+    return literal_term(t["value"], t.get("datatype"), t.get("language"))
+
+
+def _with_fallback_vocab(doc: dict[str, Any]) -> dict[str, Any]:
+    ctx = doc.get("@context")
+    if ctx is None:
+        contexts: list[Any] = []
+    elif isinstance(ctx, list):
+        contexts = list(ctx)
+    else:
+        contexts = [ctx]
+    out = dict(doc)
+    out["@context"] = [{"@vocab": FALLBACK_VOCAB}, *contexts]
+    return out
+
+
+def _check_input(value: Any, *, top: bool = False) -> None:
+    """Refuse what JSON-LD would drop without the fallback vocabulary noticing (see module docstring)."""
+    if isinstance(value, list):
+        for item in value:
+            _check_input(item)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key == "@context":
+            _check_context(item)
+            continue
+        if _KEYWORD_LIKE.match(key) and key not in _KEYWORDS:
+            raise UnmappedTermError([key])
+        _check_input(item)
+
+
+def _check_context(ctx: Any) -> None:
+    if ctx is None:
+        raise DroppedValueError("a null @context resets every term definition; terms could be silently dropped")
+    if isinstance(ctx, list):
+        for item in ctx:
+            _check_context(item)
+    elif isinstance(ctx, dict):
+        for key, item in ctx.items():
+            if item is None:
+                raise DroppedValueError(f"the context maps {key!r} to null; such terms would be silently dropped")
+            if isinstance(item, dict):
+                if item.get("@id", "") is None:
+                    raise DroppedValueError(f"the context maps {key!r} to null; it would be silently dropped")
+                if "@context" in item:
+                    _check_context(item["@context"])
+
+
+def _check_expanded(expanded: Any) -> None:
+    undefined: list[str] = []
+    relative: list[str] = []
+    _walk_expanded(expanded, undefined, relative)
+    if undefined:
+        raise UnmappedTermError(undefined)
+    if relative:
+        raise DroppedValueError(
+            "relative IRIs would be dropped from the signed form (expected absolute IRIs or blank nodes): "
+            + ", ".join(sorted(set(relative)))
+        )
+
+
+def _undefined_name(iri: str) -> str | None:
+    for ns in _UNDEFINED_NAMESPACES:
+        if iri.startswith(ns):
+            return iri[len(ns):]
+    return None
+
+
+def _check_iri(iri: Any, undefined: list[str], relative: list[str], *, vocab: bool) -> None:
+    if not isinstance(iri, str):
+        return
+    name = _undefined_name(iri) if vocab else None
+    if name is not None:
+        undefined.append(name)
+    elif not (iri.startswith("_:") or jsonld._is_absolute_iri(iri)):
+        relative.append(iri)
+
+
+def _walk_expanded(value: Any, undefined: list[str], relative: list[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _walk_expanded(item, undefined, relative)
+        return
+    if not isinstance(value, dict):
+        return
+    is_value = "@value" in value
+    for key, item in value.items():
+        if key == "@id":
+            _check_iri(item, undefined, relative, vocab=True)
+        elif key == "@type":
+            if is_value and item == "@json":
+                continue
+            for t in item if isinstance(item, list) else [item]:
+                _check_iri(t, undefined, relative, vocab=True)
+        elif key in ("@value", "@language", "@direction", "@index"):
+            continue
+        elif key == "@reverse":
+            for prop, values in item.items():
+                _check_iri(prop, undefined, relative, vocab=True)
+                _walk_expanded(values, undefined, relative)
+        elif key.startswith("@"):
+            _walk_expanded(item, undefined, relative)
+        else:
+            _check_iri(key, undefined, relative, vocab=True)
+            _walk_expanded(item, undefined, relative)
+
+
+def _map_jsonld_error(exc: BaseException) -> InvalidInputError:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, InvalidInputError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    code = getattr(exc, "code", None)
+    return JsonLdProcessingError(f"JSON-LD processing failed ({code or exc.type}): {exc.message}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fast path: one expansion per document shape
+
+
+_SLOT_PREFIX = f"urn:x-anchorcred-slot:{secrets.token_hex(8)}:"
+_SLOT_TERM = re.compile(
+    r'^(?:<' + re.escape(_SLOT_PREFIX) + r'(\d+)>|"' + re.escape(_SLOT_PREFIX) + r'(\d+)"((?:@|\^\^<).*)?)$'
+)
+# An absolute IRI that expands to itself and needs no escaping in N-Quads (JSON-LD 1.1 API §IRI Expansion).
+_PLAIN_ABSOLUTE_IRI = re.compile(r'^([A-Za-z][A-Za-z0-9+.\-]*):[^\s<>"{}|\\^`\x00-\x20\x7f]*$')
+# Keys whose string values stay in the shape key: they decide structure, not content.
+_STRUCTURAL_KEYS = frozenset({"type", "@type", "@language", "@direction", "@index"})
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    quad: int
+    position: int
+    slot: int
+    suffix: str | None  # None: IRI term; else literal suffix ("", "@en", "^^<dt>")
+
+
+@dataclass(frozen=True)
+class _Template:
+    quads: tuple[Quad, ...]
+    occurrences: tuple[_Occurrence, ...]
+    iri_slots: frozenset[int]
+    terms: frozenset[str]  # every term any context in play defines: an IRI value must be none of them
+
+
+_NOT_TEMPLATABLE = object()
+
+
+def _shape(doc: Any) -> tuple[str, list[str]]:
+    """(shape key, substitutable strings in walk order)."""
+    values: list[str] = []
+
+    def walk(value: Any, structural: bool) -> Any:
+        if isinstance(value, str):
+            if structural:
+                return "=" + value
+            values.append(value)
+            return "?"
+        if isinstance(value, list):
+            return [walk(item, structural) for item in value]
+        if isinstance(value, dict):
+            return {
+                key: ("=" + json.dumps(item, sort_keys=True)) if key == "@context"
+                else walk(item, structural or key in _STRUCTURAL_KEYS)
+                for key, item in value.items()
+            }
+        return value
+
+    skeleton = walk(doc, False)
+    return json.dumps(skeleton, ensure_ascii=False), values
+
+
+def _substitute(value: Any, slots: Iterator[str], structural: bool = False) -> Any:
+    """Replace substitutable strings (same walk as ``_shape``) by the next values from ``slots``."""
+    if isinstance(value, str):
+        return value if structural else next(slots)
+    if isinstance(value, list):
+        return [_substitute(item, slots, structural) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: item if key == "@context" else _substitute(item, slots, structural or key in _STRUCTURAL_KEYS)
+            for key, item in value.items()
+        }
+    return value
+
+
+class Canonicalizer:
+    """Canonical N-Quads equal to ``canonicalize`` but one JSON-LD expansion per document *shape*.
+
+    Shape = the JSON with every substitutable string leaf replaced by a marker (keys, list lengths, numbers,
+    booleans, nulls, ``@context`` and strings under type/@type/@language/@direction/@index stay in the key). For a
+    new shape each substitutable string becomes a unique sentinel IRI, the full algorithm runs once, and we record
+    where each sentinel lands. The shape is templatable only if every sentinel lands only as whole terms of one
+    kind (an IRI ``<sentinel>`` or a literal ``"sentinel"`` with its datatype/language), at least once. A later
+    document of that shape gets its strings put into the recorded quads, N-Quads-escaped; in IRI positions only
+    if the string is a plain absolute IRI that is no term or prefix of any context in play, else the document
+    takes the full algorithm. Then RDFC-1.0 as usual.
+    """
+
+    def __init__(self, *, loader: DocumentLoader | None = None, maxsize: int = 256):
+        self.loader = loader or DEFAULT_LOADER
+        self.maxsize = maxsize
+        self._templates: OrderedDict[str, Any] = OrderedDict()
+        self._memo: OrderedDict[str, str] = OrderedDict()
+        self.hits = 0
+        self.full_runs = 0
+        self.fallbacks = 0
+        self._shipped_terms: frozenset[str] | None = None
+
+    def counters(self) -> dict[str, int]:
+        return {"hits": self.hits, "full_runs": self.full_runs, "fallbacks": self.fallbacks}
+
+    def canonicalize(self, doc: dict[str, Any], *, memo: bool = False) -> str:
+        """Canonical N-Quads of ``doc``. ``memo=True`` also caches by the exact JSON (for repeated proof configs)."""
+        if memo:
+            key = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+            hit = self._memo.get(key)
+            if hit is not None:
+                self._memo.move_to_end(key)
+                return hit
+            result = self.canonicalize(doc)
+            self._memo[key] = result
+            if len(self._memo) > self.maxsize:
+                self._memo.popitem(last=False)
+            return result
+        quads = self.to_quads(doc)
+        return canonicalize_quads(quads)
+
+    def to_quads(self, doc: dict[str, Any]) -> list[Quad]:
+        if not isinstance(doc, dict):
+            return to_quads(doc, loader=self.loader)
+        key, values = _shape(doc)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._learn(doc, len(values))
+            self._templates[key] = template
+            if len(self._templates) > self.maxsize:
+                self._templates.popitem(last=False)
+        else:
+            self._templates.move_to_end(key)
+        if template is _NOT_TEMPLATABLE:
+            self.full_runs += 1
+            return to_quads(doc, loader=self.loader)
+        quads = self._instantiate(template, values)
+        if quads is None:
+            self.fallbacks += 1
+            return to_quads(doc, loader=self.loader)
+        self.hits += 1
+        return quads
+
+    def _learn(self, doc: dict[str, Any], n_slots: int) -> Any:
+        sentinels = iter(_SLOT_PREFIX + str(i) for i in range(n_slots))
+        probe = _substitute(doc, sentinels)
+        try:
+            quads = to_quads(probe, loader=self.loader)
+        except InvalidInputError:
+            return _NOT_TEMPLATABLE  # the shape itself is invalid: every document gets the full run and its error
+        occurrences: list[_Occurrence] = []
+        kinds: dict[int, str] = {}
+        for qi, quad in enumerate(quads):
+            for pos, term in enumerate(quad):
+                if _SLOT_PREFIX not in term:
+                    continue
+                m = _SLOT_TERM.match(term)
+                if m is None:
+                    return _NOT_TEMPLATABLE
+                if m.group(1) is not None:
+                    slot, suffix, kind = int(m.group(1)), None, "iri"
+                else:
+                    slot, suffix = int(m.group(2)), m.group(3) or ""
+                    kind = "literal" + suffix
+                    if _SLOT_PREFIX in suffix:
+                        return _NOT_TEMPLATABLE
+                if kinds.setdefault(slot, kind) != kind:
+                    return _NOT_TEMPLATABLE
+                occurrences.append(_Occurrence(qi, pos, slot, suffix))
+        if len(kinds) != n_slots:
+            return _NOT_TEMPLATABLE  # some string does not reach the RDF form as a whole term
+        return _Template(
+            quads=tuple(quads),
+            occurrences=tuple(occurrences),
+            iri_slots=frozenset(s for s, k in kinds.items() if k == "iri"),
+            terms=self._terms_in_play(doc),
+        )
+
+    def _instantiate(self, template: _Template, values: list[str]) -> list[Quad] | None:
+        for slot in template.iri_slots:
+            value = values[slot]
+            m = _PLAIN_ABSOLUTE_IRI.match(value)
+            if m is None or value in template.terms or m.group(1) in template.terms:
+                return None
+        quads = [list(q) for q in template.quads]
+        for occ in template.occurrences:
+            value = values[occ.slot]
+            if occ.suffix is None:
+                quads[occ.quad][occ.position] = "<" + value + ">"
+            else:
+                quads[occ.quad][occ.position] = '"' + escape_literal(value) + '"' + occ.suffix
+        return [tuple(q) for q in quads]  # type: ignore[misc]
+
+    def _terms_in_play(self, doc: dict[str, Any]) -> frozenset[str]:
+        if self._shipped_terms is None:
+            terms: set[str] = set()
+            for url in self.loader.known:
+                _collect_terms(self.loader.document(url).get("@context"), terms)
+            self._shipped_terms = frozenset(terms)
+        inline: set[str] = set()
+        _collect_inline_terms(doc, inline)
+        return self._shipped_terms | inline
+
+
+def _collect_terms(ctx: Any, terms: set[str]) -> None:
+    if isinstance(ctx, list):
+        for item in ctx:
+            _collect_terms(item, terms)
+    elif isinstance(ctx, dict):
+        for key, item in ctx.items():
+            if not key.startswith("@"):
+                terms.add(key)
+            if isinstance(item, dict) and "@context" in item:
+                _collect_terms(item["@context"], terms)
+
+
+def _collect_inline_terms(value: Any, terms: set[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _collect_inline_terms(item, terms)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "@context":
+                _collect_terms(item, terms)
+            else:
+                _collect_inline_terms(item, terms)
