@@ -1,0 +1,337 @@
+"""Anchoring on any EVM chain with web3 + eth-account: sign locally, send, wait for the receipt and k confirmations.
+
+Two modes (DESIGN.md "Anchoring"): ``contract`` calls ``AnchorRegistry.anchor(root)`` (the registry rejects duplicates
+and answers ``anchorOf`` in constant time); ``calldata`` sends a 0-value transaction whose whole calldata is the 32-byte
+root (the Blockcerts way, cheapest, for chains without the registry). web3 errors are mapped to
+``issuer.ledger.errors`` at this boundary.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception, Web3RPCError
+
+from contracts import load_artifact
+from issuer.ledger.base import MODES, AnchorReceipt
+from issuer.ledger.errors import (
+    AlreadyAnchoredError,
+    AnchorRevertedError,
+    ConfirmationTimeoutError,
+    IssuerLedgerError,
+    LedgerConnectionError,
+    RegistryNotDeployedError,
+    TransactionRejectedError,
+)
+from verifier.ledger.base import keccak256
+from verifier.ledger.evm import ANCHOR_SELECTOR
+
+__all__ = ["ALREADY_ANCHORED_SELECTOR", "EvmWriter", "decode_already_anchored", "deploy_registry", "ensure_registry"]
+
+REGISTRY = "AnchorRegistry"
+ALREADY_ANCHORED_SELECTOR = keccak256(b"AnchorRegistry__AlreadyAnchored(bytes32,address,uint64)")[:4]
+ZERO_ROOT_SELECTOR = keccak256(b"AnchorRegistry__ZeroRoot()")[:4]
+DEFAULT_PRIORITY_FEE = 10**9  # 1 gwei, when the node cannot suggest one
+
+
+def _utc(ts: int) -> datetime:
+    return datetime.fromtimestamp(int(ts), tz=UTC)
+
+
+def _hex(value: Any) -> str:
+    return value.to_0x_hex() if hasattr(value, "to_0x_hex") else (value if isinstance(value, str) else "0x" + bytes(value).hex())
+
+
+def decode_already_anchored(revert_data: bytes | str | None) -> tuple[bytes, str, datetime] | None:
+    """Decodes ``AnchorRegistry__AlreadyAnchored(root, sender, time)`` revert data; ``None`` if it is another error."""
+    if revert_data is None:
+        return None
+    data = bytes.fromhex(revert_data[2:]) if isinstance(revert_data, str) else bytes(revert_data)
+    if len(data) != 4 + 96 or data[:4] != ALREADY_ANCHORED_SELECTOR:
+        return None
+    root, sender, when = data[4:36], data[36 + 12:68], int.from_bytes(data[68:100], "big")
+    return root, Web3.to_checksum_address(sender), _utc(when)
+
+
+@contextmanager
+def _mapped(what: str) -> Iterator[None]:
+    """Maps web3 / transport errors to issuer ledger errors (the boundary, httpx style)."""
+    try:
+        yield
+    except IssuerLedgerError:
+        raise
+    except (TimeExhausted, TimeoutError) as exc:
+        raise LedgerConnectionError(f"{what}: node did not answer in time: {exc}") from exc
+    except OSError as exc:  # requests' ConnectionError and Timeout are OSErrors
+        raise LedgerConnectionError(f"{what}: node unreachable: {exc}") from exc
+    except ContractLogicError as exc:
+        _raise_revert(what, getattr(exc, "data", None), exc)
+    except Web3RPCError as exc:
+        raise TransactionRejectedError(f"{what}: node refused: {exc}") from exc
+    except Web3Exception as exc:
+        raise IssuerLedgerError(f"{what}: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # eth-tester raises its own (ValidationError, TransactionFailed)
+        module = type(exc).__module__
+        if not module.startswith(("eth_tester", "eth.", "eth_utils")):
+            raise
+        if type(exc).__name__ == "TransactionFailed":
+            _raise_revert(what, _tester_revert_data(exc), exc)
+        raise TransactionRejectedError(f"{what}: node refused: {type(exc).__name__}: {exc}") from exc
+
+
+def _raise_revert(what: str, data: Any, exc: Exception) -> None:
+    found = decode_already_anchored(data)
+    if found is not None:
+        raise AlreadyAnchoredError(*found) from exc
+    raise AnchorRevertedError(f"{what}: would revert: {exc}") from exc
+
+
+_TESTER_REVERT_PREFIX = "execution reverted: "
+
+
+def _tester_revert_data(exc: Exception) -> bytes | None:
+    """eth-tester reports revert data as the repr of a bytes object inside its message."""
+    message = str(exc.args[0]) if exc.args else ""
+    if not message.startswith(_TESTER_REVERT_PREFIX):
+        return None
+    try:
+        data = ast.literal_eval(message[len(_TESTER_REVERT_PREFIX):])
+    except (ValueError, SyntaxError):
+        return None
+    return data if isinstance(data, bytes) else None
+
+
+def registry_contract(w3: Web3, address: str) -> Any:
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(REGISTRY)["abi"])
+
+
+class EvmWriter:
+    """Anchors roots from one local account. Thread-safe; the nonce is tracked locally from the pending count."""
+
+    def __init__(self, w3: Web3, account: Any, *, mode: str = "contract", registry_address: str | None = None,
+                 sink_address: str | None = None, confirmations: int = 1, timeout: float = 120.0,
+                 poll_interval: float = 0.5, idle: Callable[[], None] | None = None):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode == "contract" and not registry_address:
+            raise ValueError("contract mode needs registry_address")
+        if confirmations < 1:
+            raise ValueError(f"confirmations must be >= 1, got {confirmations}")
+        self.w3 = w3
+        self.account = account
+        self.mode = mode
+        self.registry_address = Web3.to_checksum_address(registry_address) if registry_address else None
+        self.sink_address = Web3.to_checksum_address(sink_address) if sink_address else account.address
+        self.confirmations = confirmations
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        # Called between polls while waiting; the embedded chain passes "mine a block" since nothing else would.
+        self._idle = idle or (lambda: time.sleep(self.poll_interval))
+        self._lock = threading.Lock()
+        self._next_nonce: int | None = None
+        with _mapped("eth_chainId"):
+            self.chain_id = int(w3.eth.chain_id)
+        self._registry = registry_contract(w3, self.registry_address) if self.registry_address else None
+
+    # -- public ----------------------------------------------------------------------------------------------------
+
+    def anchor(self, root: bytes) -> AnchorReceipt:
+        if not isinstance(root, (bytes, bytearray)) or len(root) != 32:
+            raise ValueError(f"root must be 32 bytes, got {root!r}")
+        root = bytes(root)
+        if root == bytes(32):
+            raise ValueError("the zero root cannot be anchored (it is no Merkle root)")
+        if self.mode == "contract":
+            self._refuse_if_anchored(root)
+            to, data = self.registry_address, ANCHOR_SELECTOR + root
+        else:
+            to, data = self.sink_address, root
+        tx_hash = self._send(to, data)
+        return self._wait(tx_hash)
+
+    def anchor_of(self, root: bytes) -> tuple[str, datetime] | None:
+        """The registry's record of ``root``: (sender, time), or None if it was never anchored."""
+        if self._registry is None:
+            raise ValueError("anchor_of needs a registry address")
+        with _mapped("anchorOf"):
+            sender, when = self._registry.functions.anchorOf(root).call()
+        if int(sender, 16) == 0:
+            return None
+        return Web3.to_checksum_address(sender), _utc(when)
+
+    # -- steps -----------------------------------------------------------------------------------------------------
+
+    def _refuse_if_anchored(self, root: bytes) -> None:
+        record = self.anchor_of(root)
+        if record is not None:
+            raise AlreadyAnchoredError(root, record[0], record[1])
+
+    def _fees(self) -> dict[str, int]:
+        with _mapped("fee lookup"):
+            base = self.w3.eth.get_block("latest").get("baseFeePerGas")
+            try:
+                priority = int(self.w3.eth.max_priority_fee)
+            except (Web3Exception, ValueError):
+                priority = DEFAULT_PRIORITY_FEE
+        if base is None:  # a pre-London chain: legacy pricing
+            with _mapped("gas price"):
+                return {"gasPrice": int(self.w3.eth.gas_price)}
+        return {"maxFeePerGas": 2 * int(base) + priority, "maxPriorityFeePerGas": priority}
+
+    def _send(self, to: str, data: bytes) -> str:
+        sender = self.account.address
+        tx: dict[str, Any] = {"chainId": self.chain_id, "from": sender, "to": to, "value": 0, "data": data}
+        with _mapped("estimate gas"):
+            # Estimating also catches a revert (a duplicate anchored by someone else since the check) before paying.
+            tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 12 // 10)
+        tx.update(self._fees())
+        with self._lock:
+            with _mapped("nonce"):
+                pending = int(self.w3.eth.get_transaction_count(sender, "pending"))
+            nonce = max(pending, self._next_nonce or 0)
+            tx["nonce"] = nonce
+            signed = self.account.sign_transaction({k: v for k, v in tx.items() if k != "from"})
+            with _mapped("send transaction"):
+                sent = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            self._next_nonce = nonce + 1
+        return _hex(sent).lower()
+
+    def _wait(self, tx_hash: str) -> AnchorReceipt:
+        deadline = time.monotonic() + self.timeout
+        receipt = self._receipt_until(tx_hash, deadline)
+        if int(receipt["status"]) != 1:
+            raise AnchorRevertedError(f"anchoring transaction {tx_hash} was mined but reverted", tx_hash=tx_hash)
+        target = int(receipt["blockNumber"]) + self.confirmations - 1
+        while True:
+            with _mapped("block number"):
+                latest = int(self.w3.eth.block_number)
+            if latest >= target:
+                break
+            if time.monotonic() > deadline:
+                raise ConfirmationTimeoutError(
+                    f"{tx_hash}: {latest - int(receipt['blockNumber']) + 1} of {self.confirmations} confirmations "
+                    f"after {self.timeout}s", tx_hash=tx_hash)
+            self._idle()
+        # Re-read after the wait: a reorg may have moved or dropped the transaction meanwhile (DESIGN.md: re-anchor).
+        final = self._receipt_until(tx_hash, deadline)
+        if final["blockHash"] != receipt["blockHash"]:
+            return self._wait(tx_hash) if time.monotonic() < deadline else self._timeout(tx_hash)
+        with _mapped("block"):
+            block = self.w3.eth.get_block(final["blockHash"])
+        return AnchorReceipt(
+            chain_id=self.chain_id,
+            tx_hash=tx_hash,
+            block_number=int(final["blockNumber"]),
+            block_hash=_hex(final["blockHash"]).lower(),
+            block_time=_utc(block["timestamp"]),
+            gas_used=int(final["gasUsed"]),
+            sender=Web3.to_checksum_address(final["from"]),
+            mode=self.mode,
+            registry_address=self.registry_address if self.mode == "contract" else None,
+        )
+
+    def _receipt_until(self, tx_hash: str, deadline: float) -> Any:
+        while True:
+            try:
+                with _mapped("receipt"):
+                    return self.w3.eth.get_transaction_receipt(tx_hash)
+            except IssuerLedgerError as exc:
+                if not isinstance(exc.__cause__, TransactionNotFound):
+                    raise
+            if time.monotonic() > deadline:
+                self._timeout(tx_hash)
+            self._idle()
+
+    def _timeout(self, tx_hash: str) -> Any:
+        raise ConfirmationTimeoutError(f"{tx_hash}: not mined within {self.timeout}s (it may still be)", tx_hash=tx_hash)
+
+
+# ------------------------------------------------------------------------------------------------------ deployment
+
+
+def deploy_registry(w3: Web3, account: Any, *, timeout: float = 120.0, idle: Callable[[], None] | None = None) -> str:
+    """Deploys AnchorRegistry from ``account``; returns its EIP-55 address after checking the code there."""
+    artifact = load_artifact(REGISTRY)
+    sleep = idle or (lambda: time.sleep(0.2))
+    with _mapped("deploy AnchorRegistry"):
+        tx: dict[str, Any] = {"chainId": int(w3.eth.chain_id), "from": account.address, "value": 0,
+                              "data": artifact["bytecode"]}
+        tx["gas"] = int(w3.eth.estimate_gas(tx) * 12 // 10)
+        base = w3.eth.get_block("latest").get("baseFeePerGas")
+        if base is None:
+            tx["gasPrice"] = int(w3.eth.gas_price)
+        else:
+            tx["maxPriorityFeePerGas"] = DEFAULT_PRIORITY_FEE
+            tx["maxFeePerGas"] = 2 * int(base) + DEFAULT_PRIORITY_FEE
+        tx["nonce"] = int(w3.eth.get_transaction_count(account.address, "pending"))
+        signed = account.sign_transaction({k: v for k, v in tx.items() if k != "from"})
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                receipt = w3.eth.get_transaction_receipt(tx_hash)
+                break
+            except TransactionNotFound:
+                if time.monotonic() > deadline:
+                    raise ConfirmationTimeoutError(f"registry deployment {_hex(tx_hash)} not mined in {timeout}s",
+                                                   tx_hash=_hex(tx_hash)) from None
+                sleep()
+    if int(receipt["status"]) != 1 or not receipt["contractAddress"]:
+        raise AnchorRevertedError(f"registry deployment {_hex(tx_hash)} failed", tx_hash=_hex(tx_hash))
+    address = Web3.to_checksum_address(receipt["contractAddress"])
+    if not registry_code_matches(w3, address):
+        raise RegistryNotDeployedError(f"code at {address} after deployment differs from the artifact's deployedBytecode")
+    return address
+
+
+def registry_code_matches(w3: Web3, address: str) -> bool:
+    """True if the code at ``address`` is exactly the committed artifact's deployedBytecode."""
+    expected = bytes.fromhex(load_artifact(REGISTRY)["deployedBytecode"][2:])
+    with _mapped("get code"):
+        return bytes(w3.eth.get_code(Web3.to_checksum_address(address))) == expected
+
+
+def ensure_registry(w3: Web3, account: Any, state_file: Path) -> str:
+    """The registry recorded in ``state_file`` if it is there with the expected code on this chain; else deploy one.
+
+    ``state_file`` holds ``{"chain_id": ..., "address": ...}``; it is rewritten atomically after a deployment.
+    """
+    state_file = Path(state_file)
+    with _mapped("eth_chainId"):
+        chain_id = int(w3.eth.chain_id)
+    recorded = _read_state(state_file)
+    if recorded and recorded.get("chain_id") == chain_id and isinstance(recorded.get("address"), str):
+        if Web3.is_address(recorded["address"]) and registry_code_matches(w3, recorded["address"]):
+            return Web3.to_checksum_address(recorded["address"])
+    address = deploy_registry(w3, account)
+    _write_state(state_file, {"chain_id": chain_id, "address": address, "contract": REGISTRY,
+                              "deployed_at": datetime.now(UTC).isoformat(timespec="seconds")})
+    return address
+
+
+def _read_state(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_state(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+    os.replace(tmp, path)

@@ -1,0 +1,412 @@
+"""Reading anchors from any EVM JSON-RPC node, with no web3 dependency (an employer installs only the verifier).
+
+Calls are encoded by hand: the registry has two functions with one ``bytes32`` argument each, so the ABI encoding is a
+4-byte selector (Keccak-256 of the signature) followed by the 32-byte word (Solidity ABI spec, "Function Selector and
+Argument Encoding"). Foreign errors (httpx, a provider) are mapped to ``verifier.ledger.errors`` at the boundary.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+
+from verifier.errors import AnchorcredError
+from verifier.ledger.base import AnchorEvidence, AnchorRef, LedgerReader, keccak256, to_checksum_address
+from verifier.ledger.errors import (
+    ChainMismatchError,
+    InvalidAnchorRefError,
+    LedgerResponseError,
+    LedgerRpcError,
+    LedgerTimeoutError,
+    LedgerUnavailableError,
+    UnknownChainError,
+)
+
+__all__ = [
+    "ANCHOR_OF_SELECTOR",
+    "ANCHOR_SELECTOR",
+    "CachingReader",
+    "EvmReader",
+    "HttpTransport",
+    "LedgerRouter",
+    "ProviderTransport",
+    "Transport",
+    "registry_selectors",
+]
+
+
+def _selector(signature: str) -> bytes:
+    return keccak256(signature.encode("ascii"))[:4]
+
+
+ANCHOR_SELECTOR = _selector("anchor(bytes32)")
+ANCHOR_OF_SELECTOR = _selector("anchorOf(bytes32)")
+
+
+def registry_selectors() -> dict[str, bytes]:
+    """The AnchorRegistry function selectors the reader relies on, by signature."""
+    return {"anchor(bytes32)": ANCHOR_SELECTOR, "anchorOf(bytes32)": ANCHOR_OF_SELECTOR}
+
+
+class Transport(Protocol):
+    """One JSON-RPC call: method and params in, the ``result`` member out (like an httpx transport, one method)."""
+
+    def request(self, method: str, params: list) -> Any: ...
+
+
+# ---------------------------------------------------------------------------------------------------------------- HTTP
+
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # a block without transaction bodies is a few KiB; refuse floods
+
+
+class HttpTransport:
+    """JSON-RPC 2.0 over HTTP(S) with httpx: a timeout on every call and a cap on the response size."""
+
+    def __init__(self, url: str, *, timeout: float = 5.0, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+                 client: httpx.Client | None = None):
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"ledger RPC URL must be http(s), got {url!r}")
+        self.url = url
+        self._max = max_response_bytes
+        self._client = client or httpx.Client(timeout=timeout)
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, params: list) -> Any:
+        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
+        try:
+            with self._client.stream("POST", self.url, json=body) as response:
+                raw = self._read_capped(response)
+                status = response.status_code
+        except httpx.TimeoutException as exc:
+            raise LedgerTimeoutError(f"{method} on {self.url}: no answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise LedgerRpcError(f"{method} on {self.url}: {type(exc).__name__}: {exc}") from exc
+        if status != 200:
+            raise LedgerRpcError(f"{method} on {self.url}: HTTP status {status}, expected 200")
+        try:
+            message = json.loads(raw)
+        except ValueError as exc:
+            raise LedgerResponseError(f"{method} on {self.url}: answer is not JSON") from exc
+        return _result_of(method, message)
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self._max:
+                raise LedgerResponseError(f"answer from {self.url} exceeds {self._max} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _result_of(method: str, message: Any) -> Any:
+    if not isinstance(message, dict):
+        raise LedgerResponseError(f"{method}: JSON-RPC answer must be an object, got {type(message).__name__}")
+    error = message.get("error")
+    if error is not None:
+        code = error.get("code") if isinstance(error, dict) else None
+        text = error.get("message") if isinstance(error, dict) else str(error)
+        raise LedgerRpcError(f"{method}: node answered with an error: {text}", code=code)
+    if "result" not in message:
+        raise LedgerResponseError(f"{method}: JSON-RPC answer has neither result nor error")
+    return message["result"]
+
+
+# ---------------------------------------------------------------------------------------------- in-process provider
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _camelize(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {_camel(str(k)): _camelize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_camelize(v) for v in value]
+    return value
+
+
+_ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class ProviderTransport:
+    """Wraps a web3-style provider (anything with ``make_request(method, params) -> dict``), duck-typed.
+
+    Meant for the embedded chain (eth-tester): its provider answers with Python values and snake_case keys, so keys
+    are camel-cased here and the reader accepts ints as well as hex quantities. eth-tester also requires ``from`` in
+    ``eth_call`` and charges the call's gas to it, which JSON-RPC nodes do not: calls get ``call_from`` (default: the
+    provider's first account) and a bounded ``gas`` when they lack them.
+    """
+
+    CALL_GAS = 1_000_000
+
+    def __init__(self, provider: Any, *, call_from: str | None = None):
+        if not callable(getattr(provider, "make_request", None)):
+            raise ValueError("provider must have a make_request(method, params) method")
+        self._provider = provider
+        self._call_from = call_from
+
+    def _caller(self) -> str:
+        if self._call_from is None:
+            accounts = self._raw("eth_accounts", [])
+            self._call_from = accounts[0] if accounts else _ZERO_ADDRESS
+        return self._call_from
+
+    def request(self, method: str, params: list) -> Any:
+        if method == "eth_call" and params and isinstance(params[0], dict):
+            params = [{"from": self._caller(), "gas": self.CALL_GAS, **params[0]}, *params[1:]]
+        return _camelize(self._raw(method, params))
+
+    def _raw(self, method: str, params: list) -> Any:
+        try:
+            message = self._provider.make_request(method, params)
+        except AnchorcredError:
+            raise
+        except Exception as exc:  # a provider may raise anything; all of it means "no evidence from this ledger"
+            raise LedgerRpcError(f"{method}: provider failed: {type(exc).__name__}: {exc}") from exc
+        return _result_of(method, dict(message))
+
+
+# ------------------------------------------------------------------------------------------------------------- reader
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        raise LedgerResponseError(f"{what}: expected a quantity, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    raise LedgerResponseError(f"{what}: expected a hex quantity, got {value!r}")
+
+
+def _bytes(value: Any, what: str) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            return bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+    raise LedgerResponseError(f"{what}: expected hex data, got {value!r}")
+
+
+def _hash(value: Any, what: str) -> str:
+    data = _bytes(value, what)
+    if len(data) != 32:
+        raise LedgerResponseError(f"{what}: expected a 32-byte hash, got {len(data)} bytes")
+    return "0x" + data.hex()
+
+
+def _address(value: Any, what: str) -> str | None:
+    if value is None or value == "":
+        return None
+    data = _bytes(value, what)
+    if len(data) != 20:
+        raise LedgerResponseError(f"{what}: expected a 20-byte address, got {len(data)} bytes")
+    return to_checksum_address("0x" + data.hex())
+
+
+def _field(obj: dict, name: str, what: str) -> Any:
+    if name not in obj:
+        raise LedgerResponseError(f"{what}: answer lacks field {name!r}")
+    return obj[name]
+
+
+def _utc(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+class EvmReader:
+    """Reads anchor evidence from one EVM chain through a transport.
+
+    Per read: the transaction, its receipt, its block, the latest block number and, when the transaction called the
+    configured registry, ``anchorOf(root)``. The node's chain id is checked once against the configured one.
+    """
+
+    def __init__(self, transport: Transport, *, chain_id: int, registry_address: str | None = None):
+        self._transport = transport
+        self.chain_id = chain_id
+        self.registry_address = to_checksum_address(registry_address) if registry_address else None
+        self._chain_checked = False
+
+    def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
+        if ref.chain_id != self.chain_id:
+            raise UnknownChainError(ref.chain_id, [self.chain_id])
+        if not isinstance(root, (bytes, bytearray)) or len(root) != 32:
+            raise InvalidAnchorRefError(f"root must be 32 bytes, got {root!r}")
+        self._check_chain()
+        tx = self._call("eth_getTransactionByHash", [ref.tx_hash])
+        if tx is None:
+            return None
+        if not isinstance(tx, dict):
+            raise LedgerResponseError(f"eth_getTransactionByHash: expected an object, got {type(tx).__name__}")
+        if tx.get("blockNumber") is None or tx.get("blockHash") is None:
+            return None  # pending: not on the chain yet, so no anchor yet
+        receipt = self._call("eth_getTransactionReceipt", [ref.tx_hash])
+        if receipt is None:
+            return None
+        block_hash = _hash(_field(tx, "blockHash", "transaction"), "transaction blockHash")
+        block = self._call("eth_getBlockByHash", [block_hash, False])
+        if block is None:
+            return None  # reorged away between the two calls
+        latest = _int(self._call("eth_blockNumber", []), "eth_blockNumber")
+        return self._evidence(ref, bytes(root), tx, receipt, block, latest)
+
+    def _evidence(self, ref: AnchorRef, root: bytes, tx: dict, receipt: dict, block: dict, latest: int) -> AnchorEvidence:
+        block_number = _int(_field(tx, "blockNumber", "transaction"), "transaction blockNumber")
+        to = _address(tx.get("to"), "transaction to")
+        data = _bytes(tx.get("input", tx.get("data", "0x")), "transaction input")
+        mode, carried = self._mode_and_root(to, data)
+        registry_sender = registry_time = None
+        if mode == "contract":
+            registry_sender, registry_time = self._anchor_of(root)
+        return AnchorEvidence(
+            chain_id=ref.chain_id,
+            tx_hash=ref.tx_hash,
+            block_number=block_number,
+            block_hash=_hash(_field(block, "hash", "block"), "block hash"),
+            block_time=_utc(_int(_field(block, "timestamp", "block"), "block timestamp")),
+            sender=_address(_field(tx, "from", "transaction"), "transaction from") or "",
+            to=to,
+            status_ok=_int(_field(receipt, "status", "receipt"), "receipt status") == 1,
+            mode=mode,
+            carried_root=carried,
+            registry_sender=registry_sender,
+            registry_time=registry_time,
+            latest_block=latest,
+            confirmations=max(0, latest - block_number + 1),
+        )
+
+    def _mode_and_root(self, to: str | None, data: bytes) -> tuple[str, bytes | None]:
+        if self.registry_address and to == self.registry_address and len(data) == 36 and data[:4] == ANCHOR_SELECTOR:
+            return "contract", data[4:]
+        # The Blockcerts way: the root is the whole calldata of a plain transaction.
+        return "calldata", data if len(data) == 32 else None
+
+    def _anchor_of(self, root: bytes) -> tuple[str | None, datetime | None]:
+        call = {"to": self.registry_address, "data": "0x" + (ANCHOR_OF_SELECTOR + root).hex()}
+        out = _bytes(self._call("eth_call", [call, "latest"]), "anchorOf result")
+        if len(out) != 64:
+            raise LedgerResponseError(f"anchorOf: expected 64 bytes (address, uint64), got {len(out)}")
+        sender = "0x" + out[12:32].hex()
+        when = int.from_bytes(out[32:64], "big")
+        if int(sender, 16) == 0:
+            return None, None
+        return to_checksum_address(sender), _utc(when)
+
+    def _check_chain(self) -> None:
+        if self._chain_checked:
+            return
+        actual = _int(self._call("eth_chainId", []), "eth_chainId")
+        if actual != self.chain_id:
+            raise ChainMismatchError(expected=self.chain_id, actual=actual)
+        self._chain_checked = True
+
+    def _call(self, method: str, params: list) -> Any:
+        try:
+            return self._transport.request(method, params)
+        except AnchorcredError:
+            raise
+        except Exception as exc:  # a third-party transport: map whatever it raises at this boundary
+            raise LedgerRpcError(f"{method}: transport failed: {type(exc).__name__}: {exc}") from exc
+
+
+# ------------------------------------------------------------------------------------------------- routing and caching
+
+
+class LedgerRouter:
+    """Routes each read to the reader configured for the anchor's chain id (like httpx mounts). No fallback."""
+
+    def __init__(self, readers: Mapping[int, LedgerReader]):
+        self._readers = dict(readers)
+
+    @property
+    def chain_ids(self) -> list[int]:
+        return sorted(self._readers)
+
+    def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
+        reader = self._readers.get(ref.chain_id)
+        if reader is None:
+            raise UnknownChainError(ref.chain_id, list(self._readers))
+        return reader.read_anchor(ref, root)
+
+
+class CachingReader:
+    """Caches reads by (chain id, tx hash, root): a batch of 1,000 credentials costs one ledger read.
+
+    Thread-safe, and concurrent reads of the same key wait for the first one instead of all going to the ledger.
+    Errors are not cached. ``ttl`` (seconds) bounds how stale confirmations may get in a long-lived service.
+    """
+
+    def __init__(self, inner: LedgerReader, *, max_entries: int = 4096, ttl: float | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self._inner = inner
+        self._max = max_entries
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: OrderedDict[tuple, tuple[float, AnchorEvidence | None]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
+        self.misses = 0
+
+    def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
+        key = (ref.chain_id, ref.tx_hash, bytes(root))
+        hit, value = self._get(key)
+        if hit:
+            return value
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            hit, value = self._get(key)
+            if hit:
+                return value
+            value = self._inner.read_anchor(ref, root)
+            with self._lock:
+                self.misses += 1
+                self._entries[key] = (self._clock(), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._max:
+                    self._entries.popitem(last=False)
+                self._key_locks.pop(key, None)
+            return value
+
+    def _get(self, key: tuple) -> tuple[bool, AnchorEvidence | None]:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return False, None
+            stored_at, value = entry
+            if self._ttl is not None and self._clock() - stored_at > self._ttl:
+                del self._entries[key]
+                return False, None
+            self._entries.move_to_end(key)
+            return True, value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
