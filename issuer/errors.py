@@ -1,0 +1,53 @@
+"""One error family for the issuer.
+
+- the registrar's input is unreadable (missing file, bad YAML, not UTF-8): ``InputFileError``, one line;
+- the input is readable but wrong: ``AchievementError`` / ``RosterError``, carrying *every* problem found, one line
+  each, so the registrar fixes the whole file in one go; nothing is issued while any remain;
+- misuse of the API by a caller: plain ``ValueError``.
+"""
+
+from __future__ import annotations
+
+
+class IssuerError(Exception):
+    """Base of every error the issuer raises on purpose."""
+
+    def diagnostics(self) -> str:
+        """A message for a person: what is wrong and where."""
+        return str(self)
+
+
+class InputFileError(IssuerError):
+    """An input file could not be read at all (missing, unreadable, not UTF-8, not YAML/CSV)."""
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class InputValidationError(IssuerError):
+    """A readable input with one or more problems; ``problems`` lists them all, in file order."""
+
+    what = "input"
+
+    def __init__(self, problems: list[str]):
+        if not problems:
+            raise ValueError("an InputValidationError needs at least one problem")
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the {self.what}:\n" + "\n".join(self.problems))
+
+    def diagnostics(self) -> str:
+        return "\n".join(self.problems)
+
+
+class AchievementError(InputValidationError):
+    """The achievement (micro-credential specification) is invalid."""
+
+    what = "achievement"
+
+
+class RosterError(InputValidationError):
+    """The roster CSV has invalid rows (or is malformed as a whole)."""
+
+    what = "roster"
