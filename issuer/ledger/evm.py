@@ -37,7 +37,10 @@ from issuer.ledger.errors import (
 from verifier.ledger.base import keccak256
 from verifier.ledger.evm import ANCHOR_SELECTOR
 
-__all__ = ["ALREADY_ANCHORED_SELECTOR", "EvmWriter", "decode_already_anchored", "deploy_registry", "ensure_registry"]
+__all__ = [
+    "ALREADY_ANCHORED_SELECTOR", "EvmWriter", "decode_already_anchored", "deploy_registry", "ensure_registry",
+    "registry_code_matches", "registry_contract", "revert_data",
+]
 
 REGISTRY = "AnchorRegistry"
 ALREADY_ANCHORED_SELECTOR = keccak256(b"AnchorRegistry__AlreadyAnchored(bytes32,address,uint64)")[:4]
@@ -100,7 +103,20 @@ def _raise_revert(what: str, data: Any, exc: Exception) -> None:
 _TESTER_REVERT_PREFIX = "execution reverted: "
 
 
-def _tester_revert_data(exc: Exception) -> bytes | None:
+def revert_data(exc: BaseException) -> bytes | None:
+    """The raw revert data of a failed call, from web3 (``ContractLogicError.data``) or eth-tester's message."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    return _tester_revert_data(exc)
+
+
+def _tester_revert_data(exc: BaseException) -> bytes | None:
     """eth-tester reports revert data as the repr of a bytes object inside its message."""
     message = str(exc.args[0]) if exc.args else ""
     if not message.startswith(_TESTER_REVERT_PREFIX):
