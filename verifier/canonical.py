@@ -60,7 +60,9 @@ def to_quads(doc: dict[str, Any], *, loader: DocumentLoader | None = None) -> li
     if not isinstance(doc, dict):
         raise InvalidInputError(f"expected a JSON-LD object, got {type(doc).__name__}")
     _check_input(doc, top=True)
-    options = loader.jsonld_options(base="", processingMode="json-ld-1.1", produceGeneralizedRdf=False)
+    # base=None: keep relative IRIs relative (pyld would otherwise resolve them against its own example base)
+    # so that _check_expanded refuses them, as jsonld.js would silently drop them.
+    options = loader.jsonld_options(base=None, processingMode="json-ld-1.1", produceGeneralizedRdf=False)
     processor = jsonld.JsonLdProcessor()
     try:
         expanded = processor.expand(_with_fallback_vocab(doc), options)
@@ -81,6 +83,8 @@ def to_quads(doc: dict[str, Any], *, loader: DocumentLoader | None = None) -> li
         return quads
     except jsonld.JsonLdError as exc:
         raise _map_jsonld_error(exc) from exc
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # pyld's own bugs on odd input: refuse, don't crash
+        raise JsonLdProcessingError(f"JSON-LD processing failed: {type(exc).__name__}: {exc}") from exc
 
 
 def canonicalize(doc: dict[str, Any], *, loader: DocumentLoader | None = None) -> str:
@@ -184,6 +188,8 @@ def _walk_expanded(value: Any, undefined: list[str], relative: list[str]) -> Non
     is_value = "@value" in value
     for key, item in value.items():
         if key == "@id":
+            if item is None:  # JSON-LD 1.1 §9.3: a keyword-like @id ("@foo") expands to null and is ignored
+                relative.append("<@id ignored by JSON-LD: keyword-like value>")
             _check_iri(item, undefined, relative, vocab=True)
         elif key == "@type":
             if is_value and item == "@json":
