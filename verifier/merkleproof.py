@@ -293,7 +293,9 @@ def _decode_anchor(item: object, where: str, network_labels: Mapping[str, int]) 
     fields = dict((e[0], e[1]) for e in item if _is_int(e[0]))
     if len(fields) != len(item) or sorted(fields) != [0, 1, 2]:
         keys = [e[0] for e in item]
-        raise ProofFormatError(f"proofValue: {where} must have exactly entries 0 (chain), 1 (network), 2 (txid), got {keys!r}")
+        raise ProofFormatError(
+            f"proofValue: {where} must have exactly entries 0 (chain), 1 (network), 2 (txid), got {keys!r}"
+        )
     chain_code = fields[0]
     if not _is_int(chain_code) or chain_code not in _CHAIN_NAMES:
         raise ProofFormatError(

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -51,21 +52,24 @@ def js_reference() -> tuple[Path | None, str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         return None, "node and npm are needed for the JavaScript reference codec"
-    package_json = JS_DIR / "node_modules" / JS_PACKAGE / "package.json"
-    installed = package_json.exists() and json.loads(package_json.read_text()).get("version") == JS_VERSION
-    if not installed:
-        JS_DIR.mkdir(parents=True, exist_ok=True)
-        (JS_DIR / "package.json").write_text('{"private": true}\n')
-        proc = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--save-exact", f"{JS_PACKAGE}@{JS_VERSION}"],
-            cwd=JS_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if proc.returncode != 0:
-            return None, f"npm install {JS_PACKAGE}@{JS_VERSION} failed: {proc.stderr.strip()[-300:]}"
-    (JS_DIR / "driver.mjs").write_text(_JS_DRIVER)
+    JS_DIR.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist workers may get here together: one installs, the others wait on the lock.
+    with open(JS_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        package_json = JS_DIR / "node_modules" / JS_PACKAGE / "package.json"
+        installed = package_json.exists() and json.loads(package_json.read_text()).get("version") == JS_VERSION
+        if not installed:
+            (JS_DIR / "package.json").write_text('{"private": true}\n')
+            proc = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--save-exact", f"{JS_PACKAGE}@{JS_VERSION}"],
+                cwd=JS_DIR,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if proc.returncode != 0:
+                return None, f"npm install {JS_PACKAGE}@{JS_VERSION} failed: {proc.stderr.strip()[-300:]}"
+        (JS_DIR / "driver.mjs").write_text(_JS_DRIVER)
     return JS_DIR, ""
 
 

@@ -89,7 +89,9 @@ def test_byte_identical_to_cert_issuer(n):
 
 @needs_python_reference
 @pytest.mark.parametrize("network, chain_id", [("mainnet", 1), ("goerli", 5), ("sepolia", SEPOLIA)])
-@pytest.mark.parametrize("key_order", [("path", "merkleRoot", "targetHash", "anchors"), ("anchors", "targetHash", "merkleRoot", "path")])
+@pytest.mark.parametrize(
+    "key_order", [("path", "merkleRoot", "targetHash", "anchors"), ("anchors", "targetHash", "merkleRoot", "path")]
+)
 def test_we_decode_python_reference_output(network, chain_id, key_order):
     leaves, tx = batch(6, seed=chain_id)
     tree = build_tree(leaves)
@@ -119,8 +121,10 @@ def js():
 
 @pytest.mark.node
 def test_js_reference_decodes_our_proof_values(js):
-    cases = [(leaf, path, proof, tree, tx) for n in BATCH_SIZES for (leaves, tree, tx, proofs) in [our_proofs(n, 7 * n)]
-             for leaf, path, proof in zip(leaves, tree.paths(), proofs)]
+    cases = []
+    for n in BATCH_SIZES:
+        leaves, tree, tx, proofs = our_proofs(n, 7 * n)
+        cases += [(leaf, path, proof, tree, tx) for leaf, path, proof in zip(leaves, tree.paths(), proofs)]
     results = js([{"op": "decode", "value": encode_proof_value(c[2])} for c in cases])
     for (leaf, path, _, tree, tx), result in zip(cases, results):
         assert result == {
@@ -152,7 +156,8 @@ def test_we_decode_js_reference_output_raw_bytes_form(js):
                 },
             }
         )
-        expected.append(MerkleProof2019(tree.root, leaves[i], tree.path(i), (Anchor("eth", SEPOLIA, tx), Anchor("btc", 3, tx[2:]))))
+        anchors = (Anchor("eth", SEPOLIA, tx), Anchor("btc", 3, tx[2:]))
+        expected.append(MerkleProof2019(tree.root, leaves[i], tree.path(i), anchors))
     for result, want in zip(js(requests), expected):
         assert "ok" in result, result
         assert decode_proof_value(result["ok"]) == want
