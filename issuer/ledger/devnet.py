@@ -92,9 +92,12 @@ def _alive(pid: int) -> bool:
 def _is_anvil(pid: int) -> bool:
     """Guards against a stale pid file whose PID the OS gave to another program."""
     try:
-        return b"anvil" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return not Path("/proc").is_dir()  # no /proc: cannot tell; assume the pid file is right
+    names = [os.path.basename(a.decode(errors="replace")) for a in argv[:2]]
+    # The binary itself, or the npm wrapper run by node; never a program that merely mentions anvil in its arguments.
+    return names[0] == "anvil" or (names[0].startswith("node") and len(names) > 1 and names[1] in ("anvil", "bin.mjs"))
 
 
 class Devnet:
