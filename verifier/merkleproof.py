@@ -24,12 +24,13 @@ Pure: values in, values out. Anything malformed raises ``ProofFormatError`` sayi
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-import base58
 import cbor2
 
 from verifier.errors import ProofFormatError
@@ -147,7 +148,7 @@ def encode_proof_value(p: MerkleProof2019) -> str:
         [_KEY_TARGET_HASH, _wrap_text(p.target_hash.hex())],
         [_KEY_ANCHORS, [_encode_anchor(a) for a in p.anchors]],
     ]
-    return "z" + base58.b58encode(cbor2.dumps(pairs)).decode("ascii")
+    return "z" + _b58encode(cbor2.dumps(pairs))
 
 
 def _encode_anchor(a: Anchor) -> list[list[Any]]:
@@ -194,6 +195,38 @@ def _cbor_from_multibase(s: object) -> object:
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
+_B58_PAIRS = [a + b for a in _B58_ALPHABET for b in _B58_ALPHABET]  # index 58*i + j -> "ij"
+
+
+def _b58encode(data: bytes) -> str:
+    """base58btc encode by divide and conquer (the digit-by-digit loop costs ~3 ms per proof, 30 s per 10k batch)."""
+    n = int.from_bytes(data, "big")
+    zeros = len(data) - len(data.lstrip(b"\0"))  # each leading zero byte is a leading '1'
+    if n == 0:
+        return "1" * zeros
+    width = int(n.bit_length() / math.log2(58)) + 2  # enough digits; the surplus '1's are stripped
+    return "1" * zeros + _b58_digits(n, width).lstrip("1")
+
+
+def _b58_digits(n: int, width: int) -> str:
+    """Exactly ``width`` base58 digits of ``n`` (< 58**width), zero-padded with '1'."""
+    if width <= 32:
+        out = []
+        if width & 1:
+            n, r = divmod(n, 58)
+            out.append(_B58_ALPHABET[r])
+        for _ in range(width >> 1):
+            n, r = divmod(n, 3364)  # two digits at a time
+            out.append(_B58_PAIRS[r])
+        return "".join(reversed(out))
+    low_width = width // 2
+    high, low = divmod(n, _pow58(low_width))
+    return _b58_digits(high, width - low_width) + _b58_digits(low, low_width)
+
+
+@lru_cache(maxsize=None)
+def _pow58(exponent: int) -> int:
+    return 58**exponent
 
 
 def _b58decode(text: str) -> bytes:

@@ -20,6 +20,7 @@ from verifier.merkleproof import (
     Anchor,
     MerkleProof2019,
     _b58decode,
+    _b58encode,
     decode_proof_value,
     encode_proof_value,
     is_merkle_proof,
@@ -254,8 +255,16 @@ def test_max_length_input_decodes_quickly():
 
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=300))
-def test_base58_decoder_matches_the_base58_package(data):
+def test_base58_codec_matches_the_base58_package(data):
+    assert _b58encode(data) == base58.b58encode(data).decode()
     assert _b58decode(base58.b58encode(data).decode()) == data
+
+
+@pytest.mark.parametrize("size", [0, 1, 33, 1200, 5000])
+def test_base58_codec_on_long_and_zero_prefixed_input(size):
+    data = b"\0\0" + hashlib.sha256(str(size).encode()).digest() * (size // 32) + b"\xff" * (size % 32)
+    assert _b58encode(data) == base58.b58encode(data).decode()
+    assert _b58decode(_b58encode(data)) == data
 
 
 @settings(max_examples=200, deadline=None)
