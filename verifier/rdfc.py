@@ -100,10 +100,14 @@ _QUAD_RE = re.compile(
 )
 
 
+_EOL = re.compile(r"\r\n|\n|\r")
+
+
 def parse_nquads(text: str) -> list[Quad]:
     """Parse N-Quads into canonical-syntax term tuples (duplicates kept; canonicalization removes them)."""
     quads: list[Quad] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Only CR and LF end a statement (N-Quads §EOL); str.splitlines would also split on U+0085, U+2028, ...
+    for lineno, line in enumerate(_EOL.split(text), 1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue

@@ -1,0 +1,295 @@
+"""The checks, in their fixed order. Each takes values and returns a CheckResult; none does I/O.
+
+Order (DESIGN.md, "Verification"): format and EU elements · signature · integrity · Merkle inclusion · anchor · validity.
+A check whose prerequisite failed is skipped with the reason, not failed a second time. Unavailable evidence (a ledger
+that cannot be reached, a DID document that cannot be had) is *indeterminate*, never *pass*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from verifier import keys
+from verifier.dataintegrity import verify_eddsa_proof
+from verifier.did import ResolvedDid, did_of, has_relationship, verification_method
+from verifier.document import EDDSA_SUITE, ParsedCredential
+from verifier.errors import AnchorcredError, InvalidInputError
+from verifier.euelements import find_eu_element_problems
+from verifier.ledger.base import AnchorEvidence
+from verifier.merkle import root_from_path
+from verifier.report import CheckResult, Status
+
+VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+REQUIRED_TYPES = ("VerifiableCredential", "OpenBadgeCredential")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything gathered from outside the credential, or why it could not be had."""
+
+    issuer: ResolvedDid | None = None
+    issuer_error: str | None = None
+    anchor: AnchorEvidence | None = None
+    anchor_error: str | None = None  # the ledger could not be asked (unavailable, not configured)
+    anchor_label: str | None = None  # readable network name from configuration
+    min_confirmations: int = 1
+
+
+@dataclass
+class Workspace:
+    """Values computed by one check and used by a later one (the recomputed leaf), kept for one credential."""
+
+    canonical_ok: bool = False
+    leaf: bytes | None = None
+    integrity_ok: bool = False
+    inclusion_ok: bool = False
+
+
+Canonicalize = Callable[[dict[str, Any]], str]
+
+
+def _short(b: bytes | str | None) -> str:
+    if b is None:
+        return "none"
+    h = b.hex() if isinstance(b, bytes) else b
+    return h[:12] + "…" if len(h) > 14 else h
+
+
+def _result(check_id: str, title: str, status: Status, reason: str) -> CheckResult:
+    return CheckResult(check_id, title, status, reason)
+
+
+# 1 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
+def check_format(cred: ParsedCredential, canonicalize: Canonicalize, ws: Workspace) -> CheckResult:
+    t = "Format and EU elements"
+    doc = cred.document
+    problems: list[str] = []
+    ctx = doc.get("@context")
+    first = ctx[0] if isinstance(ctx, list) and ctx else ctx
+    if first != VC2_CONTEXT:
+        problems.append(f"@context: first entry must be {VC2_CONTEXT}, got {first!r}")
+    types = doc.get("type")
+    types = types if isinstance(types, list) else [types]
+    for needed in REQUIRED_TYPES:
+        if needed not in types:
+            problems.append(f"type: expected {needed} among {types!r}")
+    if cred.issuer_id is None or not cred.issuer_id.startswith("did:"):
+        problems.append(f"issuer: expected a DID (issuer or issuer.id), got {cred.issuer_id!r}")
+    for field in ("validFrom", "credentialSubject"):
+        if field not in doc:
+            problems.append(f"{field}: missing")
+    problems.extend(cred.problems)
+    try:
+        canonicalize(doc)
+        ws.canonical_ok = True
+    except InvalidInputError as exc:
+        problems.append(exc.diagnostics())
+    problems.extend(find_eu_element_problems(doc))
+    if problems:
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        return _result("format", t, Status.FAIL, "; ".join(problems[:3]) + more)
+    return _result("format", t, Status.PASS, "VC 2.0 OpenBadgeCredential; all mandatory EU elements present; every term defined")
+
+
+# 2 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
+def check_signature(cred: ParsedCredential, ev: Evidence, canonicalize: Canonicalize, ws: Workspace, canon: Any) -> CheckResult:
+    t = "Signature by the issuer"
+    proof = cred.eddsa_proof
+    if proof is None:
+        return _result("signature", t, Status.SKIPPED, f"no {EDDSA_SUITE} proof to check (see format)")
+    if not ws.canonical_ok:
+        return _result("signature", t, Status.SKIPPED, "the document has no canonical form (see format)")
+    if ev.issuer is None:
+        return _result("signature", t, Status.INDETERMINATE, f"issuer DID document unavailable: {ev.issuer_error}")
+    vm_id = proof.get("verificationMethod")
+    if not isinstance(vm_id, str):
+        return _result("signature", t, Status.FAIL, f"proof.verificationMethod: expected a DID URL, got {vm_id!r}")
+    if did_of(vm_id) != ev.issuer.did:
+        return _result("signature", t, Status.FAIL, f"signing key {vm_id} is not controlled by the issuer {ev.issuer.did}")
+    vm = verification_method(ev.issuer.document, vm_id)
+    if vm is None:
+        return _result("signature", t, Status.FAIL, f"key {vm_id} not found in the issuer's DID document ({ev.issuer.source})")
+    if not has_relationship(ev.issuer.document, vm_id, "assertionMethod"):
+        return _result("signature", t, Status.FAIL, f"key {vm_id} is not an assertionMethod of {ev.issuer.did}")
+    try:
+        kind, public_key = keys.public_key_of(vm)
+    except ValueError as exc:
+        return _result("signature", t, Status.FAIL, f"key {vm_id}: {exc}")
+    if kind != "ed25519":
+        return _result("signature", t, Status.FAIL, f"key {vm_id}: expected an Ed25519 key, got {kind}")
+    try:
+        ok = verify_eddsa_proof(cred.document, proof, public_key, canon=canon)
+    except AnchorcredError as exc:
+        return _result("signature", t, Status.FAIL, exc.diagnostics())
+    if not ok:
+        return _result("signature", t, Status.FAIL, f"{EDDSA_SUITE} signature does not verify with {vm_id}: the signed content was changed")
+    return _result("signature", t, Status.PASS, f"{EDDSA_SUITE} signature valid, key {vm_id} ({ev.issuer.source})")
+
+
+# 3 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
+def check_integrity(cred: ParsedCredential, canonicalize: Canonicalize, ws: Workspace) -> CheckResult:
+    t = "Integrity (target hash)"
+    if cred.merkle is None:
+        return _result("integrity", t, Status.SKIPPED, "no decodable merkle-proof-2019 proof (see format)")
+    if not ws.canonical_ok:
+        return _result("integrity", t, Status.SKIPPED, "the document has no canonical form (see format)")
+    # The anchor proof covers the document *and* the signature (previousProof): the leaf is the document with every
+    # proof except the anchor proof itself (DESIGN.md, "Canonical hashing").
+    doc = dict(cred.document)
+    doc["proof"] = [p for p in _proofs(doc) if p is not cred.merkle_proof]
+    try:
+        leaf = hashlib.sha256(canonicalize(doc).encode("utf-8")).digest()
+    except InvalidInputError as exc:
+        return _result("integrity", t, Status.FAIL, exc.diagnostics())
+    ws.leaf = leaf
+    if leaf != cred.merkle.target_hash:
+        return _result(
+            "integrity", t, Status.FAIL,
+            f"recomputed hash {_short(leaf)} ≠ targetHash {_short(cred.merkle.target_hash)}: the credential was changed after anchoring",
+        )
+    ws.integrity_ok = True
+    return _result("integrity", t, Status.PASS, f"recomputed hash {_short(leaf)} = targetHash")
+
+
+def _proofs(doc: Mapping[str, Any]) -> list[Any]:
+    p = doc.get("proof")
+    return [] if p is None else (list(p) if isinstance(p, list) else [p])
+
+
+# 4 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
+def check_merkle_inclusion(cred: ParsedCredential, ws: Workspace) -> CheckResult:
+    t = "Merkle inclusion"
+    if cred.merkle is None or not ws.integrity_ok or ws.leaf is None:
+        return _result("merkle_inclusion", t, Status.SKIPPED, "integrity not established (see integrity)")
+    root = root_from_path(ws.leaf, cred.merkle.path)
+    if root != cred.merkle.merkle_root:
+        return _result(
+            "merkle_inclusion", t, Status.FAIL,
+            f"root from path {_short(root)} ≠ merkleRoot {_short(cred.merkle.merkle_root)} ({len(cred.merkle.path)} path steps)",
+        )
+    ws.inclusion_ok = True
+    return _result("merkle_inclusion", t, Status.PASS, f"path of {len(cred.merkle.path)} steps leads to root {_short(root)}")
+
+
+# 5 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
+def anchoring_addresses(issuer: ResolvedDid, chain_id: int, vm_id: str | None) -> dict[str, str]:
+    """address (lowercase) -> verification method id, for the issuer's keys bound to this chain.
+
+    A key counts when its `blockchainAccountId` names this chain and, if it also carries a public key, that key derives
+    the same address (a document that contradicts itself binds nothing).
+    """
+    out: dict[str, str] = {}
+    doc_id = issuer.document.get("id", "")
+    for vm in issuer.document.get("verificationMethod", []) or []:
+        if not isinstance(vm, Mapping):
+            continue
+        vid = vm.get("id", "")
+        vid = f"{doc_id}{vid}" if vid.startswith("#") else vid
+        if vm_id is not None and vid != vm_id:
+            continue
+        account = vm.get("blockchainAccountId")
+        if not isinstance(account, str):
+            continue
+        try:
+            acct_chain, address = keys.parse_blockchain_account_id(account)
+        except ValueError:
+            continue
+        if acct_chain != chain_id:
+            continue
+        try:
+            kind, pub = keys.public_key_of(vm)
+        except ValueError:
+            kind, pub = None, None
+        if kind == "secp256k1" and pub is not None and keys.eth_address_from_secp256k1(pub).lower() != address.lower():
+            continue
+        out[address.lower()] = vid
+    return out
+
+
+def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckResult:
+    t = "Anchor on the ledger"
+    m = cred.merkle
+    if m is None or not ws.inclusion_ok:
+        return _result("anchor", t, Status.SKIPPED, "Merkle inclusion not established (see merkle_inclusion)")
+    if not m.anchors:
+        return _result("anchor", t, Status.FAIL, "merkle-proof-2019 names no anchor")
+    anchor = m.anchors[0]
+    where = f"chain {anchor.network}" + (f" ({ev.anchor_label})" if ev.anchor_label else "")
+    if ev.anchor is None:
+        if ev.anchor_error:
+            return _result("anchor", t, Status.INDETERMINATE, f"{where}: {ev.anchor_error}")
+        return _result("anchor", t, Status.FAIL, f"transaction {anchor.tx_hash} not found on {where}")
+    a = ev.anchor
+    if not a.status_ok:
+        return _result("anchor", t, Status.FAIL, f"transaction {a.tx_hash} on {where} failed (reverted)")
+    if a.carried_root != m.merkle_root:
+        return _result(
+            "anchor", t, Status.FAIL,
+            f"transaction {_short(a.tx_hash)} carries root {_short(a.carried_root)}, expected {_short(m.merkle_root)}",
+        )
+    if a.mode == "contract":
+        if a.registry_sender is None:
+            return _result("anchor", t, Status.FAIL, f"registry has no record of root {_short(m.merkle_root)}")
+        if a.registry_sender.lower() != a.sender.lower():
+            return _result(
+                "anchor", t, Status.FAIL,
+                f"registry records root by {a.registry_sender}, but transaction was sent by {a.sender}",
+            )
+    if ev.issuer is None:
+        return _result("anchor", t, Status.INDETERMINATE, f"issuer DID document unavailable, sender {a.sender} cannot be tied to it: {ev.issuer_error}")
+    vm_id = cred.merkle_proof.get("verificationMethod") if cred.merkle_proof else None
+    if vm_id is not None and (not isinstance(vm_id, str) or did_of(vm_id) != ev.issuer.did):
+        return _result("anchor", t, Status.FAIL, f"anchor proof's key {vm_id!r} is not controlled by the issuer {ev.issuer.did}")
+    bound = anchoring_addresses(ev.issuer, a.chain_id, vm_id)
+    if a.sender.lower() not in bound:
+        expected = ", ".join(sorted(bound)) or "none bound to this chain"
+        return _result(
+            "anchor", t, Status.FAIL,
+            f"sender {a.sender} is not the issuer's anchoring address (expected {expected}, from {ev.issuer.source})",
+        )
+    when = a.block_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    summary = f"root {_short(m.merkle_root)} in tx {_short(a.tx_hash)}, block {a.block_number}, {when}, by {bound[a.sender.lower()]}"
+    if a.confirmations < ev.min_confirmations:
+        return _result(
+            "anchor", t, Status.INDETERMINATE,
+            f"{summary}; {a.confirmations} confirmation(s), {ev.min_confirmations} required",
+        )
+    return _result("anchor", t, Status.PASS, f"{summary}; {a.confirmations} confirmation(s) on {where}")
+
+
+# 6 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
+def parse_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def check_validity(cred: ParsedCredential, *, now: datetime) -> CheckResult:
+    """VCDM 2.0 §4.9: validFrom / validUntil bound the period in which the claims are valid."""
+    t = "Validity period"
+    doc = cred.document
+    start_raw, end_raw = doc.get("validFrom"), doc.get("validUntil")
+    start = parse_datetime(start_raw)
+    if start is None:
+        return _result("validity", t, Status.FAIL, f"validFrom: expected an XML Schema dateTime with time zone, got {start_raw!r}")
+    now_s = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if now < start:
+        return _result("validity", t, Status.FAIL, f"not yet valid: validFrom {start_raw} is after now {now_s}")
+    if end_raw is not None:
+        end = parse_datetime(end_raw)
+        if end is None:
+            return _result("validity", t, Status.FAIL, f"validUntil: expected an XML Schema dateTime with time zone, got {end_raw!r}")
+        if end < start:
+            return _result("validity", t, Status.FAIL, f"validUntil {end_raw} is before validFrom {start_raw}")
+        if now > end:
+            return _result("validity", t, Status.FAIL, f"expired: validUntil {end_raw} is before now {now_s}")
+        return _result("validity", t, Status.PASS, f"valid from {start_raw} until {end_raw}; now {now_s}")
+    return _result("validity", t, Status.PASS, f"valid from {start_raw}, no end date; now {now_s}")

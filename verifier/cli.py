@@ -1,0 +1,145 @@
+"""`anchorcred verify`: the employer's command. Works where only the verifier is installed."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from verifier.config import NetworkConfig, load_networks
+from verifier.did import DidResolver
+from verifier.errors import AnchorcredError
+from verifier.ledger.base import LedgerReader
+from verifier.ledger.evm import CachingReader, EvmReader, HttpTransport, LedgerRouter
+from verifier.report import Report, Status, Verdict
+from verifier.verify import Verifier, VerifierOptions
+
+MAX_CREDENTIAL_BYTES = 2 << 20  # 2 MiB: far above any real credential, far below harm
+EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_USAGE = 0, 1, 2
+
+STYLE = {
+    Status.PASS: ("✔", "green"),
+    Status.FAIL: ("✘", "red"),
+    Status.SKIPPED: ("–", "bright_black"),
+    Status.INDETERMINATE: ("?", "yellow"),
+}
+VERDICT_STYLE = {
+    Verdict.VERIFIED: ("VERIFIED", "bold green"),
+    Verdict.PARTIALLY_VERIFIED: ("PARTIALLY VERIFIED", "bold yellow"),
+    Verdict.FAILED: ("FAILED", "bold red"),
+}
+
+
+def data_dir_default() -> Path:
+    return Path(os.environ.get("ANCHORCRED_DATA", ".anchorcred"))
+
+
+def fail_usage(message: str) -> None:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def build_ledger(networks: list[NetworkConfig]) -> LedgerReader | None:
+    if not networks:
+        return None
+    readers = {
+        n.chain_id: EvmReader(HttpTransport(n.rpc_url), chain_id=n.chain_id, registry_address=n.registry_address)
+        for n in networks
+    }
+    return CachingReader(LedgerRouter(readers))
+
+
+def read_credential(path: Path) -> Any:
+    """The parsed JSON, or a string saying why it could not be read (reported as a failed format check)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        fail_usage(f"{path}: {exc.strerror}")
+    if size > MAX_CREDENTIAL_BYTES:
+        return f"{path}: {size} bytes, larger than the {MAX_CREDENTIAL_BYTES}-byte limit"
+    try:
+        return json.loads(path.read_bytes())
+    except UnicodeDecodeError as exc:
+        return f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})"
+    except ValueError as exc:
+        return f"{path}: not valid JSON ({exc})"
+
+
+def render(console: Console, report: Report) -> None:
+    console.print(f"\n[bold]{report.source}[/bold]  {report.credential_id or ''}", highlight=False)
+    for n, c in enumerate(report.checks, 1):
+        sym, colour = STYLE[c.status]
+        console.print(f"  [{colour}]{sym} {n}. {c.title:<26}[/{colour}] {c.reason}", highlight=False)
+    label, style = VERDICT_STYLE[report.verdict]
+    console.print(f"  [{style}]{label}[/{style}]", highlight=False)
+
+
+def verify_command(
+    files: Annotated[list[Path], typer.Argument(help="Credential JSON files")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of reports")] = False,
+    networks_file: Annotated[Optional[Path], typer.Option("--networks", help="Networks file (JSON)")] = None,
+    rpc_url: Annotated[Optional[str], typer.Option("--rpc-url", help="An EVM JSON-RPC endpoint to read anchors from")] = None,
+    chain_id: Annotated[Optional[int], typer.Option("--chain-id", help="Chain id of --rpc-url")] = None,
+    registry: Annotated[Optional[str], typer.Option("--registry", help="AnchorRegistry address on --rpc-url")] = None,
+    did_documents: Annotated[list[Path], typer.Option("--did-document", help="A DID document to trust (repeatable)")] = [],
+    min_confirmations: Annotated[int, typer.Option(help="Confirmations an anchor needs")] = 1,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: $ANCHORCRED_DATA or .anchorcred)")] = None,
+) -> None:
+    """Verify credentials: signature, integrity, Merkle inclusion, anchor, validity; exit 0 only if all verify."""
+    data_dir = data_dir or data_dir_default()
+    networks: list[NetworkConfig] = []
+    try:
+        if networks_file is not None:
+            networks = load_networks(networks_file)
+        elif (data_dir / "networks.json").exists() and rpc_url is None:
+            networks = load_networks(data_dir / "networks.json")
+    except AnchorcredError as exc:
+        fail_usage(exc.diagnostics())
+    if rpc_url is not None:
+        if chain_id is None:
+            fail_usage("--rpc-url needs --chain-id (the verifier does not guess which chain a node serves)")
+        networks = [n for n in networks if n.chain_id != chain_id]
+        networks.append(NetworkConfig(chain_id, f"chain-{chain_id}", rpc_url, registry))
+
+    resolver = DidResolver()
+    try:
+        for p in did_documents:
+            resolver.add(json.loads(p.read_bytes()), f"file {p}")
+        # The issuer writes its did:web document beside the credentials, at <out>/.well-known/did.json (a local copy,
+        # reported as such in every check that uses it).
+        for folder in sorted({f.parent for f in files}):
+            for candidate in (folder / ".well-known" / "did.json", folder / "did.json"):
+                if candidate.is_file() and candidate not in did_documents:
+                    resolver.add(json.loads(candidate.read_bytes()), f"file {candidate}")
+    except (OSError, ValueError) as exc:
+        fail_usage(f"DID document: {exc}")
+
+    verifier = Verifier(
+        ledger=build_ledger(networks),
+        did_resolver=resolver,
+        options=VerifierOptions(min_confirmations=min_confirmations, network_labels={n.label: n.chain_id for n in networks}),
+    )
+    now = datetime.now(timezone.utc)
+    console = Console(highlight=False)
+    reports = []
+    for path in files:
+        doc = read_credential(path)
+        report = verifier.verify(doc, now=now, source=str(path))
+        reports.append(report)
+        if not as_json:
+            render(console, report)
+    if as_json:
+        print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        counts = {v: sum(r.verdict is v for r in reports) for v in Verdict}
+        console.print(
+            f"\n{len(reports)} credential(s): {counts[Verdict.VERIFIED]} verified, "
+            f"{counts[Verdict.PARTIALLY_VERIFIED]} partially verified, {counts[Verdict.FAILED]} failed"
+        )
+    all_ok = bool(reports) and all(r.verdict is Verdict.VERIFIED for r in reports)
+    raise typer.Exit(EXIT_VERIFIED if all_ok else EXIT_NOT_VERIFIED)

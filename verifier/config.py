@@ -1,0 +1,63 @@
+"""Which ledgers the verifier may ask, and how. Nothing outside this configuration is ever contacted.
+
+A networks file is JSON: {"networks": [{"chain_id": 31337, "label": "devnet", "rpc_url": "http://127.0.0.1:8545",
+"registry_address": "0x…", "min_confirmations": 1}]}. The issuer's devnet writes one for the local chain.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from verifier.errors import InvalidInputError
+
+MAX_CONFIG_BYTES = 1 << 20
+
+
+class ConfigError(InvalidInputError):
+    """The verifier's configuration is unusable."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    chain_id: int
+    label: str
+    rpc_url: str
+    registry_address: str | None = None
+
+
+def parse_networks(data: Any, *, where: str) -> list[NetworkConfig]:
+    items = data.get("networks") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: expected an object with a 'networks' list")
+    out: list[NetworkConfig] = []
+    for i, item in enumerate(items):
+        at = f"{where}: networks[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{at}: expected an object")
+        chain_id, rpc_url = item.get("chain_id"), item.get("rpc_url")
+        if not isinstance(chain_id, int) or isinstance(chain_id, bool) or chain_id <= 0:
+            raise ConfigError(f"{at}.chain_id: expected a positive integer, got {chain_id!r}")
+        if not isinstance(rpc_url, str) or not rpc_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{at}.rpc_url: expected an http(s) URL, got {rpc_url!r}")
+        registry = item.get("registry_address")
+        if registry is not None and (not isinstance(registry, str) or len(registry) != 42 or not registry.startswith("0x")):
+            raise ConfigError(f"{at}.registry_address: expected a 0x-prefixed 20-byte address, got {registry!r}")
+        out.append(NetworkConfig(chain_id, str(item.get("label") or f"chain-{chain_id}"), rpc_url, registry))
+    return out
+
+
+def load_networks(path: Path) -> list[NetworkConfig]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read networks file ({exc.strerror})") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+    return parse_networks(data, where=str(path))

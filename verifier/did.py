@@ -1,0 +1,84 @@
+"""DID resolution for the verifier: did:key derived locally, did:web from documents the caller supplies.
+
+No DID is ever fetched here: fetching did:web over the network is the job of a guarded fetcher at the service edge
+(configuration decides whether it is allowed). A document that came from a local file is reported as such, so a
+reader of the report knows where the keys came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from verifier import keys
+from verifier.errors import DidResolutionError
+
+
+@dataclass(frozen=True)
+class ResolvedDid:
+    did: str
+    document: Mapping[str, Any]
+    source: str  # "derived from did:key", "file out/did.json", ...
+
+
+def did_of(url: str) -> str:
+    """The DID part of a DID URL (drops fragment, query and path)."""
+    for sep in ("#", "?", "/"):
+        url = url.split(sep, 1)[0]
+    return url
+
+
+class DidResolver:
+    def __init__(self, documents: Mapping[str, tuple[Mapping[str, Any], str]] | None = None):
+        # did -> (document, where it came from)
+        self._documents: dict[str, tuple[Mapping[str, Any], str]] = dict(documents or {})
+
+    def add(self, document: Mapping[str, Any], source: str) -> None:
+        did = document.get("id")
+        if not isinstance(did, str) or not did.startswith("did:"):
+            raise ValueError(f"{source}: a DID document needs an 'id' that is a DID, got {did!r}")
+        self._documents[did] = (document, source)
+
+    def resolve(self, did: str) -> ResolvedDid:
+        if did in self._documents:
+            doc, source = self._documents[did]
+            return ResolvedDid(did, doc, source)
+        if did.startswith("did:key:"):
+            try:
+                return ResolvedDid(did, keys.resolve_did_key(did), "derived from did:key")
+            except ValueError as exc:
+                raise DidResolutionError(f"{did}: not a valid did:key ({exc})") from exc
+        if did.startswith("did:web:"):
+            raise DidResolutionError(
+                f"{did}: no DID document available (fetching did:web is not enabled here; supply its did.json)"
+            )
+        method = did.split(":", 2)[1] if did.count(":") >= 2 else did
+        raise DidResolutionError(f"{did}: DID method '{method}' is not supported (supported: key, web)")
+
+
+def verification_method(document: Mapping[str, Any], vm_id: str) -> Mapping[str, Any] | None:
+    """The verification method with this id (absolute or relative '#frag'), or None."""
+    doc_id = document.get("id", "")
+    for vm in document.get("verificationMethod", []) or []:
+        if not isinstance(vm, Mapping):
+            continue
+        vid = vm.get("id", "")
+        if vid.startswith("#"):
+            vid = f"{doc_id}{vid}"
+        if vid == vm_id:
+            return vm
+    return None
+
+
+def has_relationship(document: Mapping[str, Any], vm_id: str, relationship: str) -> bool:
+    """Whether the document lists vm_id under a verification relationship (e.g. assertionMethod)."""
+    doc_id = document.get("id", "")
+    for entry in document.get(relationship, []) or []:
+        ref = entry.get("id") if isinstance(entry, Mapping) else entry
+        if isinstance(ref, str):
+            if ref.startswith("#"):
+                ref = f"{doc_id}{ref}"
+            if ref == vm_id:
+                return True
+    return False

@@ -1,0 +1,95 @@
+"""Parse a credential once, on the way in: its proofs, told apart by cryptosuite, and the decoded Merkle proof.
+
+Nothing here judges the credential; the checks do. Problems found while parsing are kept, so that the format check can
+report them with their place, and later checks can skip with a reason instead of failing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from verifier.errors import ProofFormatError
+from verifier.merkleproof import MerkleProof2019, decode_proof_value, is_merkle_proof
+
+EDDSA_SUITE = "eddsa-rdfc-2022"
+MAX_PROOFS = 8  # a credential carries the eddsa signature and the anchor proof; more is suspicious, far more is abuse
+
+
+@dataclass(frozen=True)
+class ParsedCredential:
+    document: dict[str, Any]
+    eddsa_proof: dict[str, Any] | None
+    merkle_proof: dict[str, Any] | None
+    merkle: MerkleProof2019 | None
+    problems: tuple[str, ...]  # structural problems with the proofs, each naming its place
+
+    @property
+    def issuer_id(self) -> str | None:
+        issuer = self.document.get("issuer")
+        if isinstance(issuer, dict):
+            issuer = issuer.get("id")
+        return issuer if isinstance(issuer, str) else None
+
+    @property
+    def credential_id(self) -> str | None:
+        cid = self.document.get("id")
+        return cid if isinstance(cid, str) else None
+
+
+def _proof_list(document: dict[str, Any]) -> list[Any]:
+    proof = document.get("proof")
+    if proof is None:
+        return []
+    return proof if isinstance(proof, list) else [proof]
+
+
+def parse_credential(document: Any, *, network_labels: dict[str, int] | None = None) -> ParsedCredential:
+    if not isinstance(document, dict):
+        raise ProofFormatError(f"a credential must be a JSON object, got {type(document).__name__}")
+    problems: list[str] = []
+    proofs = _proof_list(document)
+    if len(proofs) > MAX_PROOFS:
+        problems.append(f"proof: at most {MAX_PROOFS} proofs are accepted, got {len(proofs)}")
+        proofs = proofs[:MAX_PROOFS]
+    eddsa: dict[str, Any] | None = None
+    merkle_proof: dict[str, Any] | None = None
+    for i, p in enumerate(proofs):
+        where = f"proof[{i}]" if isinstance(document.get("proof"), list) else "proof"
+        if not isinstance(p, dict):
+            problems.append(f"{where}: expected an object, got {type(p).__name__}")
+            continue
+        if p.get("type") == "DataIntegrityProof" and p.get("cryptosuite") == EDDSA_SUITE:
+            if eddsa is not None:
+                problems.append(f"{where}: a second {EDDSA_SUITE} proof")
+            eddsa = p
+        elif is_merkle_proof(p):
+            if merkle_proof is not None:
+                problems.append(f"{where}: a second merkle-proof-2019 proof")
+            merkle_proof = p
+        else:
+            problems.append(
+                f"{where}: unsupported proof (type {p.get('type')!r}, cryptosuite {p.get('cryptosuite')!r}); "
+                f"expected DataIntegrityProof with {EDDSA_SUITE} or merkle-proof-2019"
+            )
+    if eddsa is None:
+        problems.append(f"proof: no DataIntegrityProof with cryptosuite {EDDSA_SUITE}")
+    if merkle_proof is None:
+        problems.append("proof: no merkle-proof-2019 anchor proof")
+    merkle: MerkleProof2019 | None = None
+    if merkle_proof is not None:
+        value = merkle_proof.get("proofValue")
+        if not isinstance(value, str):
+            problems.append(f"merkle-proof-2019 proofValue: expected a string, got {type(value).__name__}")
+        else:
+            try:
+                merkle = decode_proof_value(value, network_labels=network_labels)
+            except ProofFormatError as exc:
+                problems.append(f"merkle-proof-2019 proofValue: {exc}")
+        if eddsa is not None:
+            prev = merkle_proof.get("previousProof")
+            if prev is None or prev != eddsa.get("id"):
+                problems.append(
+                    f"merkle-proof-2019 previousProof: expected the signature's id {eddsa.get('id')!r}, got {prev!r}"
+                )
+    return ParsedCredential(document, eddsa, merkle_proof, merkle, tuple(problems))

@@ -1,0 +1,80 @@
+"""Check results, the verdict, and the report that the CLI, the API and the page all render.
+
+A check is pass / fail / skipped / indeterminate. The verdict is derived, never stored:
+any fail → failed; else any indeterminate or skipped → partially verified; else verified (DESIGN.md, "Verification").
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+    INDETERMINATE = "indeterminate"
+
+
+class Verdict(str, enum.Enum):
+    VERIFIED = "verified"
+    PARTIALLY_VERIFIED = "partially_verified"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    title: str
+    status: Status
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "status": self.status.value, "reason": self.reason}
+
+
+def verdict_of(checks: list[CheckResult] | tuple[CheckResult, ...]) -> Verdict:
+    if not checks:
+        # An empty report proves nothing; refuse to call it verified (sigstore refuses an empty AllOf policy).
+        raise ValueError("a verdict needs at least one check")
+    statuses = {c.status for c in checks}
+    if Status.FAIL in statuses:
+        return Verdict.FAILED
+    if statuses & {Status.INDETERMINATE, Status.SKIPPED}:
+        return Verdict.PARTIALLY_VERIFIED
+    return Verdict.VERIFIED
+
+
+@dataclass(frozen=True)
+class Report:
+    source: str  # where the credential came from (a file name, a URL, "request body")
+    credential_id: str | None
+    checks: tuple[CheckResult, ...]
+    verified_at: str  # the one reference time of this verification (ISO 8601, UTC)
+    issuer: dict[str, Any] = field(default_factory=dict)
+    anchor: dict[str, Any] = field(default_factory=dict)
+    eu_elements: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.checks)
+
+    def check(self, check_id: str) -> CheckResult:
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "credential_id": self.credential_id,
+            "verdict": self.verdict.value,
+            "verified_at": self.verified_at,
+            "checks": [c.to_json() for c in self.checks],
+            "issuer": self.issuer,
+            "anchor": self.anchor,
+            "eu_elements": [{"element": k, "value": v} for k, v in self.eu_elements],
+        }
