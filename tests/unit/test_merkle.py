@@ -140,14 +140,17 @@ def test_path_step_validation_and_json():
 
 
 def test_ten_thousand_leaves_is_fast():
-    """DESIGN: a 10,000-credential batch (tree and every proof) well under 100 ms. Best of 5 against scheduler noise."""
+    """A 10,000-credential batch (tree and every proof) well under 100 ms (about 45 ms here).
+
+    CPU time of this process, best of 5: wall time on a shared 2-core machine under xdist measures the neighbours.
+    """
     leaves = leaves_for(10_000)
     best = float("inf")
     for _ in range(5):
-        start = time.perf_counter()
+        start = time.process_time()
         tree = build_tree(leaves)
         paths = tree.paths()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     assert len(paths) == 10_000 and all(len(p) == 14 for p in paths[:8192])
     print(f"10,000 leaves: tree + all paths in {best * 1000:.1f} ms")
     assert best < 0.100, f"tree + 10,000 paths took {best * 1000:.1f} ms, expected < 100 ms"
