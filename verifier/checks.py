@@ -15,7 +15,7 @@ from typing import Any
 
 from verifier import keys
 from verifier.dataintegrity import verify_eddsa_proof
-from verifier.did import ResolvedDid, did_of, has_relationship, verification_method
+from verifier.did import ResolvedDid, did_of, has_relationship, public_key_of, verification_method
 from verifier.document import EDDSA_SUITE, ParsedCredential
 from verifier.errors import AnchorcredError, InvalidInputError
 from verifier.euelements import find_eu_element_problems
@@ -116,13 +116,13 @@ def check_signature(cred: ParsedCredential, ev: Evidence, canonicalize: Canonica
     if not has_relationship(ev.issuer.document, vm_id, "assertionMethod"):
         return _result("signature", t, Status.FAIL, f"key {vm_id} is not an assertionMethod of {ev.issuer.did}")
     try:
-        kind, public_key = keys.public_key_of(vm)
-    except ValueError as exc:
+        key = public_key_of(vm)
+    except keys.KeyFormatError as exc:
         return _result("signature", t, Status.FAIL, f"key {vm_id}: {exc}")
-    if kind != "ed25519":
-        return _result("signature", t, Status.FAIL, f"key {vm_id}: expected an Ed25519 key, got {kind}")
+    if key.kind != "Ed25519":
+        return _result("signature", t, Status.FAIL, f"key {vm_id}: expected an Ed25519 key, got {key.kind}")
     try:
-        ok = verify_eddsa_proof(cred.document, proof, public_key, canon=canon)
+        ok = verify_eddsa_proof(cred.document, proof, key.raw, canon=canon)
     except AnchorcredError as exc:
         return _result("signature", t, Status.FAIL, exc.diagnostics())
     if not ok:
@@ -195,18 +195,18 @@ def anchoring_addresses(issuer: ResolvedDid, chain_id: int, vm_id: str | None) -
         if not isinstance(account, str):
             continue
         try:
-            acct_chain, address = keys.parse_blockchain_account_id(account)
-        except ValueError:
+            bound = keys.parse_blockchain_account_id(account)
+        except keys.KeyFormatError:
             continue
-        if acct_chain != chain_id:
+        if bound.chain_id != chain_id:
             continue
         try:
-            kind, pub = keys.public_key_of(vm)
-        except ValueError:
-            kind, pub = None, None
-        if kind == "secp256k1" and pub is not None and keys.eth_address_from_secp256k1(pub).lower() != address.lower():
+            key: keys.PublicKey | None = public_key_of(vm)
+        except keys.KeyFormatError:
+            key = None
+        if key is not None and (key.kind != "secp256k1" or keys.eth_address_from_secp256k1(key.raw) != bound.address):
             continue
-        out[address.lower()] = vid
+        out[bound.address.lower()] = vid
     return out
 
 

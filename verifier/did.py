@@ -46,8 +46,8 @@ class DidResolver:
             return ResolvedDid(did, doc, source)
         if did.startswith("did:key:"):
             try:
-                return ResolvedDid(did, keys.resolve_did_key(did), "derived from did:key")
-            except ValueError as exc:
+                return ResolvedDid(did, keys.did_key_document(did), "derived from did:key")
+            except (ValueError, keys.KeyFormatError) as exc:
                 raise DidResolutionError(f"{did}: not a valid did:key ({exc})") from exc
         if did.startswith("did:web:"):
             raise DidResolutionError(
@@ -82,3 +82,12 @@ def has_relationship(document: Mapping[str, Any], vm_id: str, relationship: str)
             if ref == vm_id:
                 return True
     return False
+
+
+def public_key_of(vm: Mapping[str, Any]) -> keys.PublicKey:
+    """The public key a verification method carries, as Multikey or JWK (KeyFormatError otherwise)."""
+    if "publicKeyMultibase" in vm:
+        return keys.decode_multikey(vm["publicKeyMultibase"])
+    if isinstance(vm.get("publicKeyJwk"), Mapping):
+        return keys.jwk_to_public_key(dict(vm["publicKeyJwk"]))
+    raise keys.KeyFormatError(f"verification method {vm.get('id')!r} carries neither publicKeyMultibase nor publicKeyJwk")

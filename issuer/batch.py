@@ -1,0 +1,206 @@
+"""Issue a batch: sign every credential, build the Merkle tree, anchor its root in one transaction, write the proofs.
+
+    1. sign      each credential gets an eddsa-rdfc-2022 proof; its leaf is SHA-256 of the canonical N-Quads of the
+                 document with that proof (DESIGN.md, "Canonical hashing"). Parallel over worker processes.
+    2. tree      Chainpoint-style tree over the leaves.
+    3. anchor    one ledger transaction carries the root.
+    4. prove     each credential gets its merkle-proof-2019 proof, chained with previousProof, and is written out.
+
+Nothing is written until the root is anchored, so a failed anchor leaves no half-issued credential behind; files are
+written under fresh names (the credential's UUID) and never overwrite an earlier batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from issuer.achievement import Achievement
+from issuer.credential import CredentialTemplate, IssuerProfile
+from issuer.keys import IssuerIdentity
+from issuer.roster import Learner
+from issuer.ledger.base import AnchorReceipt, LedgerWriter
+from verifier import keys as vkeys
+from verifier.canonical import Canonicalizer
+from verifier.dataintegrity import create_eddsa_proof
+from verifier.merkle import build_tree
+from verifier.merkleproof import Anchor, MerkleProof2019, encode_proof_value, make_proof
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+CHUNK = 250
+
+
+@dataclass(frozen=True)
+class SignedCredential:
+    head: str  # the credential's JSON without its closing brace and without proofs
+    eddsa_proof: dict[str, Any]
+    leaf: bytes
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    count: int
+    merkle_root: bytes
+    receipt: AnchorReceipt
+    ledger_label: str
+    out_dir: Path
+    files: tuple[Path, ...]
+    did_document: Path | None
+    manifest: Path
+
+    @property
+    def gas_per_credential(self) -> float:
+        return self.receipt.gas_used / self.count
+
+
+def build_documents(
+    achievement: Achievement, learners: Sequence[Learner], *, issuer: IssuerProfile, issued: datetime
+) -> list[dict[str, Any]]:
+    """The unsigned credentials of a batch: one shared template, a fresh UUID and salt per learner."""
+    template = CredentialTemplate(achievement, issuer, issued=issued)
+    return [
+        template.build(learner, credential_id=f"urn:uuid:{uuid.uuid4()}", salt=secrets.token_hex(16))
+        for learner in learners
+    ]
+
+
+# ── 1. sign (in worker processes; state is inherited by fork, not pickled) ──────────────────────────────────────
+_STATE: dict[str, Any] = {}
+
+
+def _sign_range(bounds: tuple[int, int]) -> list[SignedCredential]:
+    docs: Sequence[dict[str, Any]] = _STATE["docs"]
+    identity: IssuerIdentity = _STATE["identity"]
+    created: str = _STATE["created"]
+    canon: Canonicalizer = _STATE.setdefault("canon", Canonicalizer())
+    sign = _STATE.setdefault("sign", identity.signer())
+    out = []
+    for doc in docs[bounds[0] : bounds[1]]:
+        proof = create_eddsa_proof(
+            doc,
+            sign=sign,
+            verification_method=identity.signing_method,
+            created=created,
+            proof_id=f"urn:uuid:{uuid.uuid4()}",
+            canon=canon,
+        )
+        leaf = hashlib.sha256(canon.canonicalize({**doc, "proof": proof}).encode("utf-8")).digest()
+        out.append(SignedCredential(json.dumps(doc, indent=2, ensure_ascii=False)[:-2], proof, leaf))
+    return out
+
+
+def sign_all(
+    docs: Sequence[dict[str, Any]], identity: IssuerIdentity, *, created: str, workers: int, progress: Progress | None
+) -> list[SignedCredential]:
+    _STATE.clear()
+    _STATE.update(docs=docs, identity=identity, created=created)
+    ranges = [(i, min(i + CHUNK, len(docs))) for i in range(0, len(docs), CHUNK)]
+    results: list[SignedCredential] = []
+    try:
+        if workers <= 1 or len(ranges) == 1:
+            for r in ranges:
+                results.extend(_sign_range(r))
+                if progress:
+                    progress("sign", len(results), len(docs))
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for chunk in pool.imap(_sign_range, ranges):
+                    results.extend(chunk)
+                    if progress:
+                        progress("sign", len(results), len(docs))
+    finally:
+        _STATE.clear()
+    return results
+
+
+# ── 4. prove and write ───────────────────────────────────────────────────────────────────────────────────────────
+def _anchoring_method(identity: IssuerIdentity) -> str:
+    if identity.anchoring_method is not None:
+        return identity.anchoring_method
+    mk = vkeys.encode_multikey(vkeys.PublicKey("secp256k1", identity.secp256k1_public))
+    return f"did:key:{mk}#{mk}"
+
+
+def _write_new(path: Path, text: str) -> None:
+    # O_EXCL: an earlier credential is never overwritten, whatever the name clash.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def issue_batch(
+    docs: Sequence[dict[str, Any]],
+    *,
+    identity: IssuerIdentity,
+    writer: LedgerWriter,
+    ledger_label: str,
+    out_dir: Path,
+    created: str,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    file_names: Sequence[str] | None = None,
+) -> BatchResult:
+    if not docs:
+        raise ValueError("a batch needs at least one credential")
+    workers = workers or min(os.cpu_count() or 1, 4)
+    signed = sign_all(docs, identity, created=created, workers=workers, progress=progress)
+
+    tree = build_tree([s.leaf for s in signed])
+    if progress:
+        progress("anchor", 0, 1)
+    receipt = writer.anchor(tree.root)
+    if progress:
+        progress("anchor", 1, 1)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    anchor = Anchor("eth", receipt.chain_id, receipt.tx_hash)
+    method = _anchoring_method(identity)
+    files: list[Path] = []
+    for i, s in enumerate(signed):
+        proof_value = encode_proof_value(MerkleProof2019(tree.root, s.leaf, tree.path(i), (anchor,)))
+        merkle = make_proof(proof_value=proof_value, verification_method=method, created=created, previous_proof=s.eddsa_proof["id"])
+        proofs = json.dumps([s.eddsa_proof, merkle], indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        name = file_names[i] if file_names else f"{docs[i]['id'].rsplit(':', 1)[-1]}.json"
+        path = out_dir / name
+        _write_new(path, f'{s.head},\n  "proof": {proofs}\n}}\n')
+        files.append(path)
+        if progress and ((i + 1) % CHUNK == 0 or i + 1 == len(signed)):
+            progress("write", i + 1, len(signed))
+
+    did_path: Path | None = None
+    if not identity.did.startswith("did:key:"):
+        # Where did:web puts it (did:web spec §3.2), and out of the way of `anchorcred verify out/*.json`.
+        did_path = out_dir / ".well-known" / "did.json"
+        did_path.parent.mkdir(exist_ok=True)
+        did_path.write_text(json.dumps(identity.did_document(receipt.chain_id), indent=2) + "\n", "utf-8")
+    manifest = out_dir / ".batches" / f"{tree.root.hex()[:16]}.json"
+    manifest.parent.mkdir(exist_ok=True)
+    manifest.write_text(
+        json.dumps(
+            {
+                "merkle_root": tree.root.hex(),
+                "count": len(signed),
+                "ledger": ledger_label,
+                "chain_id": receipt.chain_id,
+                "transaction": receipt.tx_hash,
+                "block": receipt.block_number,
+                "gas_used": receipt.gas_used,
+                "mode": receipt.mode,
+                "issuer": identity.did,
+                "credentials": [p.name for p in files],
+            },
+            indent=2,
+        )
+        + "\n",
+        "utf-8",
+    )
+    return BatchResult(len(signed), tree.root, receipt, ledger_label, out_dir, tuple(files), did_path, manifest)
