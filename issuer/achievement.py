@@ -28,7 +28,7 @@ from verifier.euelements import (
 )
 
 __all__ = [
-    "Achievement", "Assessment", "Grading", "LangText", "LearningOutcome", "Programme", "QualityAssurance",
+    "Achievement", "AwardingBody", "Assessment", "Grading", "LangText", "LearningOutcome", "Programme", "QualityAssurance",
     "Stackability", "load_achievement", "parse_achievement", "PARTICIPATION_MODES", "ASSESSMENT_TYPES",
     "SUPERVISION_METHODS", "ACCREDITATION_TYPES", "RESULT_TYPES", "is_country_code",
 ]
@@ -125,6 +125,19 @@ class Stackability:
 
 
 @dataclass(frozen=True)
+class AwardingBody:
+    """The university that awards the credential (EU elements: awarding body; country/region of the issuer)."""
+
+    name: str
+    url: str
+    country_code: str
+    did: str | None = None  # did:web:… ; none: the issuer signs as a did:key
+    region: str | None = None
+    locality: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
 class Achievement:
     id: str
     language: str
@@ -147,6 +160,7 @@ class Achievement:
     further_information: LangText | None
     further_information_url: str | None
     validity_years: int | None
+    awarding_body: AwardingBody
 
     @property
     def eqf_iri(self) -> str:
@@ -165,9 +179,9 @@ _TOP_KEYS = {
     "id", "language", "title", "description", "criteria", "human_code", "field_of_study", "ects",
     "volume_of_learning_hours", "eqf_level", "nqf_level", "learning_outcomes", "participation", "assessment",
     "grading", "quality_assurance", "prerequisites", "stackability", "further_information",
-    "further_information_url", "validity_years",
+    "further_information_url", "validity_years", "awarding_body",
 }
-_REQUIRED = ("id", "title", "description", "ects", "eqf_level", "learning_outcomes", "participation", "assessment",
+_REQUIRED = ("awarding_body", "id", "title", "description", "ects", "eqf_level", "learning_outcomes", "participation", "assessment",
              "quality_assurance")
 
 
@@ -347,6 +361,37 @@ def _stackability(r: _Reader, data: Any) -> Stackability | None:
     return Stackability(bool(partial), tuple(programmes))
 
 
+_DID_WEB_RE = re.compile(r"^did:web:[A-Za-z0-9.-]+(%3A[0-9]+)?(:[A-Za-z0-9._~%-]+)*$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _awarding_body(r: _Reader, data: Any) -> AwardingBody | None:
+    path = "awarding_body"
+    data = r.mapping(data, path, {"did", "name", "url", "country_code", "region", "locality", "email"},
+                     ("name", "url", "country_code"))
+    name = r.text(data.get("name"), f"{path}.name", max_len=300) if "name" in data else None
+    url = r.iri(data.get("url"), f"{path}.url", web=True) if "url" in data else None
+    country = data.get("country_code")
+    if country is not None and not is_country_code(country):
+        r.fail(f"{path}.country_code", "an ISO 3166-1 alpha-2 country code such as 'DE'", country)
+        country = None
+    did = data.get("did")
+    if did is not None and not (isinstance(did, str) and _DID_WEB_RE.match(did)):
+        r.fail(f"{path}.did", "a did:web DID such as did:web:registrar.university.example (omit it to use a did:key)", did)
+        did = None
+    optional = {}
+    for key in ("region", "locality"):
+        if data.get(key) is not None:
+            optional[key] = r.text(data[key], f"{path}.{key}", max_len=200)
+    email = data.get("email")
+    if email is not None and not (isinstance(email, str) and _EMAIL_RE.match(email)):
+        r.fail(f"{path}.email", "an email address", email)
+        email = None
+    if name and url and country:
+        return AwardingBody(name=name, url=url, country_code=country, did=did, email=email, **optional)
+    return None
+
+
 def parse_achievement(data: Any) -> Achievement:
     """Validate an already-parsed YAML document; raises ``AchievementError`` with every problem found."""
     if not isinstance(data, dict):
@@ -388,6 +433,7 @@ def parse_achievement(data: Any) -> Achievement:
     further = opt("further_information", r.lang_text)
     further_url = opt("further_information_url", lambda v, p: r.iri(v, p, web=True))
     validity = opt("validity_years", lambda v, p: r.integer(v, p, 1, 100))
+    awarding = _awarding_body(r, data["awarding_body"]) if data.get("awarding_body") is not None else None
 
     if r.problems:
         raise AchievementError(r.problems)
@@ -397,7 +443,7 @@ def parse_achievement(data: Any) -> Achievement:
         eqf_level=eqf, nqf_level=nqf, learning_outcomes=outcomes, participation=participation,
         assessment=assessment, grading=grading, quality_assurance=qa, prerequisites=prerequisites,
         stackability=stackability, further_information=further, further_information_url=further_url,
-        validity_years=validity,
+        validity_years=validity, awarding_body=awarding,
     )
 
 

@@ -62,11 +62,17 @@ class BatchResult:
         return self.receipt.gas_used / self.count
 
 
-def build_documents(
-    achievement: Achievement, learners: Sequence[Learner], *, issuer: IssuerProfile, issued: datetime
-) -> list[dict[str, Any]]:
+def issuer_profile(achievement: Achievement, issuer_did: str) -> IssuerProfile:
+    body = achievement.awarding_body
+    return IssuerProfile(
+        id=issuer_did, name=body.name, url=body.url, country_code=body.country_code,
+        region=body.region, locality=body.locality, email=body.email,
+    )
+
+
+def build_documents(achievement: Achievement, learners: Sequence[Learner], *, issuer_did: str, issued: datetime) -> list[dict[str, Any]]:
     """The unsigned credentials of a batch: one shared template, a fresh UUID and salt per learner."""
-    template = CredentialTemplate(achievement, issuer, issued=issued)
+    template = CredentialTemplate(achievement, issuer_profile(achievement, issuer_did), issued=issued)
     return [
         template.build(learner, credential_id=f"urn:uuid:{uuid.uuid4()}", salt=secrets.token_hex(16))
         for learner in learners

@@ -18,9 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from issuer.achievement import load_achievement
-from issuer.batch import BatchResult, issue_batch
-from issuer.credential import build_batch_documents
-from issuer.errors import IssuerInputError
+from issuer.batch import BatchResult, build_documents, issue_batch
+from issuer.errors import IssuerError
 from issuer.keys import IssuerIdentity, load_or_create_identity
 from issuer.ledger.base import LedgerWriter
 from issuer.roster import load_roster
@@ -39,6 +38,14 @@ def _fail(message: str, lines: list[str] | tuple[str, ...] = ()) -> None:
     for line in lines:
         err_console.print(f"  {line}")
     raise typer.Exit(EXIT_USAGE)
+
+
+def _fail_on(exc: Exception) -> None:
+    problems = getattr(exc, "problems", None)
+    if problems:
+        _fail(f"{len(problems)} problem(s) in the {getattr(exc, 'what', 'input')}; nothing was issued", problems)
+    diagnostics = getattr(exc, "diagnostics", None)
+    _fail(diagnostics() if diagnostics else str(exc))
 
 
 @dataclass
@@ -132,12 +139,12 @@ def run_issue(
     did: str | None = None,
     show_progress: bool = True,
 ) -> BatchResult:
-    """Validate everything, then sign, anchor and write. Raises IssuerInputError before anything is signed."""
+    """Validate everything, then sign, anchor and write. Raises IssuerError before anything is signed."""
     achievement = load_achievement(achievement_path)
     learners = load_roster(roster_path, achievement)
     identity = load_or_create_identity(data_dir / "issuer" / "keys.json", did or achievement.awarding_body.did)
     issued = datetime.now(timezone.utc).replace(microsecond=0)
-    docs = build_batch_documents(achievement, learners, issuer_did=identity.did, issued=issued)
+    docs = build_documents(achievement, learners, issuer_did=identity.did, issued=issued)
     ledger = open_ledger(identity)
     with _progress_bar(show_progress) as progress:
         return issue_batch(
@@ -199,10 +206,8 @@ def issue_command(
     start = time.perf_counter()
     try:
         result = run_issue(achievement, roster, out, data_dir=data_dir, open_ledger=opener, did=did)
-    except IssuerInputError as exc:
-        _fail(exc.headline(), exc.problems)
-    except AnchorcredError as exc:
-        _fail(exc.diagnostics())
+    except (IssuerError, AnchorcredError) as exc:
+        _fail_on(exc)
     print_summary(result, time.perf_counter() - start)
 
 
@@ -283,8 +288,8 @@ def demo_command(
         result = run_issue(
             EXAMPLES / "achievement.yaml", EXAMPLES / "roster.csv", out, data_dir=workdir / "data", open_ledger=opener
         )
-    except IssuerInputError as exc:
-        _fail(exc.headline(), exc.problems)
+    except (IssuerError, AnchorcredError) as exc:
+        _fail_on(exc)
     print_summary(result, time.perf_counter() - start)
 
     identity: IssuerIdentity = holder["identity"]  # type: ignore[assignment]
