@@ -33,6 +33,8 @@ from verifier.rdfc import Quad, canonicalize_quads, escape_literal, iri_term, li
 FALLBACK_VOCAB = "urn:x-anchorcred-undefined-term:"
 ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
 _UNDEFINED_NAMESPACES = (FALLBACK_VOCAB, ISSUER_DEPENDENT)
+# jsonld.js's isAbsolute test; fullmatch, so a trailing newline is not absolute (pyld's re.match + "$" lets it in)
+_ABSOLUTE_IRI = re.compile(r"([A-Za-z][A-Za-z0-9+\-.]*|_):[^\s]*")
 
 # JSON-LD 1.1 keywords (§1.7); any other "@" + letters key is ignored by expansion, so we refuse it.
 _KEYWORDS = frozenset(
@@ -174,7 +176,7 @@ def _check_iri(iri: Any, undefined: list[str], relative: list[str], *, vocab: bo
     name = _undefined_name(iri) if vocab else None
     if name is not None:
         undefined.append(name)
-    elif not (iri.startswith("_:") or jsonld._is_absolute_iri(iri)):
+    elif not (iri.startswith("_:") or _ABSOLUTE_IRI.fullmatch(iri)):
         relative.append(iri)
 
 
@@ -234,57 +236,66 @@ _STRUCTURAL_KEYS = frozenset({"type", "@type", "@language", "@direction", "@inde
 
 
 @dataclass(frozen=True)
-class _Occurrence:
-    quad: int
-    position: int
-    slot: int
-    suffix: str | None  # None: IRI term; else literal suffix ("", "@en", "^^<dt>")
-
-
-@dataclass(frozen=True)
 class _Template:
-    quads: tuple[Quad, ...]
-    occurrences: tuple[_Occurrence, ...]
-    iri_slots: frozenset[int]
+    # Quads whose terms are fixed N-Quads strings, or an int: the index of the slot whose rendered value goes there.
+    quads: tuple[tuple[str | int, str | int, str | int, str | int], ...]
+    literal_suffix: tuple[str | None, ...]  # per slot: None = IRI term; else the literal's suffix ("", "@en", "^^<dt>")
     terms: frozenset[str]  # every term any context in play defines: an IRI value must be none of them
 
 
 _NOT_TEMPLATABLE = object()
 
 
-def _shape(doc: Any) -> tuple[str, list[str]]:
-    """(shape key, substitutable strings in walk order)."""
-    values: list[str] = []
+def _shape(doc: Any, structural_keys: frozenset[str] = _STRUCTURAL_KEYS) -> tuple[tuple[str, ...], list[str]]:
+    """(shape key, substitutable strings in walk order).
 
-    def walk(value: Any, structural: bool) -> Any:
+    The key is a tuple of tokens, each tagged by its first character ("{" "}" "[" "]" "k"ey "="kept string
+    "?"substituted string "#"other leaf by repr, "@"context JSON), so no two different shapes share a key.
+    """
+    values: list[str] = []
+    tokens: list[str] = []
+    add = tokens.append
+
+    def walk(value: Any, structural: bool) -> None:
         if isinstance(value, str):
             if structural:
-                return "=" + value
-            values.append(value)
-            return "?"
-        if isinstance(value, list):
-            return [walk(item, structural) for item in value]
-        if isinstance(value, dict):
-            return {
-                key: ("=" + json.dumps(item, sort_keys=True)) if key == "@context"
-                else walk(item, structural or key in _STRUCTURAL_KEYS)
-                for key, item in value.items()
-            }
-        return value
+                add("=" + value)
+            else:
+                values.append(value)
+                add("?")
+        elif isinstance(value, dict):
+            add("{")
+            for key, item in value.items():
+                add("k" + key)
+                if key == "@context":
+                    add("@" + json.dumps(item, sort_keys=True))
+                else:
+                    walk(item, structural or key in structural_keys)
+            add("}")
+        elif isinstance(value, list):
+            add("[")
+            for item in value:
+                walk(item, structural)
+            add("]")
+        else:
+            add("#" + repr(value))
 
-    skeleton = walk(doc, False)
-    return json.dumps(skeleton, ensure_ascii=False), values
+    walk(doc, False)
+    return tuple(tokens), values
 
 
-def _substitute(value: Any, slots: Iterator[str], structural: bool = False) -> Any:
+def _substitute(
+    value: Any, slots: Iterator[str], structural_keys: frozenset[str] = _STRUCTURAL_KEYS, structural: bool = False
+) -> Any:
     """Replace substitutable strings (same walk as ``_shape``) by the next values from ``slots``."""
     if isinstance(value, str):
         return value if structural else next(slots)
     if isinstance(value, list):
-        return [_substitute(item, slots, structural) for item in value]
+        return [_substitute(item, slots, structural_keys, structural) for item in value]
     if isinstance(value, dict):
         return {
-            key: item if key == "@context" else _substitute(item, slots, structural or key in _STRUCTURAL_KEYS)
+            key: item if key == "@context"
+            else _substitute(item, slots, structural_keys, structural or key in structural_keys)
             for key, item in value.items()
         }
     return value
@@ -306,12 +317,18 @@ class Canonicalizer:
     def __init__(self, *, loader: DocumentLoader | None = None, maxsize: int = 256):
         self.loader = loader or DEFAULT_LOADER
         self.maxsize = maxsize
-        self._templates: OrderedDict[str, Any] = OrderedDict()
+        self._templates: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self._memo: OrderedDict[str, str] = OrderedDict()
         self.hits = 0
         self.full_runs = 0
         self.fallbacks = 0
         self._shipped_terms: frozenset[str] | None = None
+        # Values of "@type": "@vocab" terms (e.g. proofPurpose: "assertionMethod") are usually terms themselves,
+        # which the IRI check would send to the full algorithm every time: keep them in the shape key instead.
+        vocab_terms: set[str] = set()
+        for url in self.loader.known:
+            _collect_vocab_typed_terms(self.loader.document(url).get("@context"), vocab_terms)
+        self._structural_keys = _STRUCTURAL_KEYS | frozenset(vocab_terms)
 
     def counters(self) -> dict[str, int]:
         return {"hits": self.hits, "full_runs": self.full_runs, "fallbacks": self.fallbacks}
@@ -335,7 +352,7 @@ class Canonicalizer:
     def to_quads(self, doc: dict[str, Any]) -> list[Quad]:
         if not isinstance(doc, dict):
             return to_quads(doc, loader=self.loader)
-        key, values = _shape(doc)
+        key, values = _shape(doc, self._structural_keys)
         template = self._templates.get(key)
         if template is None:
             template = self._learn(doc, len(values))
@@ -356,53 +373,61 @@ class Canonicalizer:
 
     def _learn(self, doc: dict[str, Any], n_slots: int) -> Any:
         sentinels = iter(_SLOT_PREFIX + str(i) for i in range(n_slots))
-        probe = _substitute(doc, sentinels)
+        probe = _substitute(doc, sentinels, self._structural_keys)
         try:
             quads = to_quads(probe, loader=self.loader)
         except InvalidInputError:
             return _NOT_TEMPLATABLE  # the shape itself is invalid: every document gets the full run and its error
-        occurrences: list[_Occurrence] = []
-        kinds: dict[int, str] = {}
-        for qi, quad in enumerate(quads):
-            for pos, term in enumerate(quad):
+        suffixes: dict[int, str | None] = {}
+        spec: list[tuple[str | int, ...]] = []
+        for quad in quads:
+            terms: list[str | int] = []
+            for term in quad:
                 if _SLOT_PREFIX not in term:
+                    terms.append(term)
                     continue
-                m = _SLOT_TERM.match(term)
+                m = _SLOT_TERM.fullmatch(term)
                 if m is None:
-                    return _NOT_TEMPLATABLE
+                    return _NOT_TEMPLATABLE  # inside a larger string, a JSON literal, a datatype...
                 if m.group(1) is not None:
-                    slot, suffix, kind = int(m.group(1)), None, "iri"
+                    slot, suffix = int(m.group(1)), None
                 else:
                     slot, suffix = int(m.group(2)), m.group(3) or ""
-                    kind = "literal" + suffix
                     if _SLOT_PREFIX in suffix:
                         return _NOT_TEMPLATABLE
-                if kinds.setdefault(slot, kind) != kind:
-                    return _NOT_TEMPLATABLE
-                occurrences.append(_Occurrence(qi, pos, slot, suffix))
-        if len(kinds) != n_slots:
+                if suffixes.setdefault(slot, suffix) != suffix:
+                    return _NOT_TEMPLATABLE  # one string, two kinds of term
+                terms.append(slot)
+            spec.append(tuple(terms))
+        if len(suffixes) != n_slots:
             return _NOT_TEMPLATABLE  # some string does not reach the RDF form as a whole term
         return _Template(
-            quads=tuple(quads),
-            occurrences=tuple(occurrences),
-            iri_slots=frozenset(s for s, k in kinds.items() if k == "iri"),
+            quads=tuple(spec),  # type: ignore[arg-type]
+            literal_suffix=tuple(suffixes[i] for i in range(n_slots)),
             terms=self._terms_in_play(doc),
         )
 
     def _instantiate(self, template: _Template, values: list[str]) -> list[Quad] | None:
-        for slot in template.iri_slots:
-            value = values[slot]
-            m = _PLAIN_ABSOLUTE_IRI.match(value)
-            if m is None or value in template.terms or m.group(1) in template.terms:
-                return None
-        quads = [list(q) for q in template.quads]
-        for occ in template.occurrences:
-            value = values[occ.slot]
-            if occ.suffix is None:
-                quads[occ.quad][occ.position] = "<" + value + ">"
+        rendered: list[str] = []
+        terms = template.terms
+        for value, suffix in zip(values, template.literal_suffix):
+            if suffix is None:
+                m = _PLAIN_ABSOLUTE_IRI.fullmatch(value)
+                if m is None or value in terms or m.group(1) in terms:
+                    return None
+                rendered.append("<" + value + ">")
             else:
-                quads[occ.quad][occ.position] = '"' + escape_literal(value) + '"' + occ.suffix
-        return [tuple(q) for q in quads]  # type: ignore[misc]
+                rendered.append('"' + escape_literal(value) + '"' + suffix)
+        r = rendered
+        return [
+            (
+                s if s.__class__ is str else r[s],
+                p if p.__class__ is str else r[p],
+                o if o.__class__ is str else r[o],
+                g if g.__class__ is str else r[g],
+            )
+            for s, p, o, g in template.quads
+        ]
 
     def _terms_in_play(self, doc: dict[str, Any]) -> frozenset[str]:
         if self._shipped_terms is None:
@@ -425,6 +450,19 @@ def _collect_terms(ctx: Any, terms: set[str]) -> None:
                 terms.add(key)
             if isinstance(item, dict) and "@context" in item:
                 _collect_terms(item["@context"], terms)
+
+
+def _collect_vocab_typed_terms(ctx: Any, terms: set[str]) -> None:
+    if isinstance(ctx, list):
+        for item in ctx:
+            _collect_vocab_typed_terms(item, terms)
+    elif isinstance(ctx, dict):
+        for key, item in ctx.items():
+            if isinstance(item, dict):
+                if item.get("@type") == "@vocab" and not key.startswith("@"):
+                    terms.add(key)
+                if "@context" in item:
+                    _collect_vocab_typed_terms(item["@context"], terms)
 
 
 def _collect_inline_terms(value: Any, terms: set[str]) -> None:
