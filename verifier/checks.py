@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from verifier import keys
@@ -24,6 +24,7 @@ from verifier.merkle import root_from_path
 from verifier.report import CheckResult, Status
 
 VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+CLOCK_SKEW = timedelta(minutes=5)  # an issuer's clock may run ahead of block time by this much
 REQUIRED_TYPES = ("VerifiableCredential", "OpenBadgeCredential")
 
 
@@ -245,11 +246,23 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
     if vm_id is not None and (not isinstance(vm_id, str) or did_of(vm_id) != ev.issuer.did):
         return _result("anchor", t, Status.FAIL, f"anchor proof's key {vm_id!r} is not controlled by the issuer {ev.issuer.did}")
     bound = anchoring_addresses(ev.issuer, a.chain_id, vm_id)
+    if not bound and ev.issuer.did.startswith("did:key:"):
+        # A did:key document is derived from one key and cannot name an anchoring address: the sender is unbound.
+        return _result(
+            "anchor", t, Status.INDETERMINATE,
+            f"root found in tx {_short(a.tx_hash)} from {a.sender}, but a did:key issuer cannot bind an anchoring address",
+        )
     if a.sender.lower() not in bound:
         expected = ", ".join(sorted(bound)) or "none bound to this chain"
         return _result(
             "anchor", t, Status.FAIL,
             f"sender {a.sender} is not the issuer's anchoring address (expected {expected}, from {ev.issuer.source})",
+        )
+    created = parse_datetime(cred.merkle_proof.get("created")) if cred.merkle_proof else None
+    if created is not None and created > a.block_time + CLOCK_SKEW:
+        return _result(
+            "anchor", t, Status.FAIL,
+            f"anchor proof claims creation at {cred.merkle_proof.get('created')}, after its block time {a.block_time.isoformat()}",
         )
     when = a.block_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     summary = f"root {_short(m.merkle_root)} in tx {_short(a.tx_hash)}, block {a.block_number}, {when}, by {bound[a.sender.lower()]}"

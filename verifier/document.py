@@ -44,6 +44,31 @@ def _proof_list(document: dict[str, Any]) -> list[Any]:
     return proof if isinstance(proof, list) else [proof]
 
 
+# The anchor proof is not itself signed (its leaf excludes it, as in Blockcerts), so every field it carries is held to
+# exactly what merkle-proof-2019 allows; anything else is refused rather than silently trusted.
+MERKLE_PROOF_FIELDS = {"id", "type", "cryptosuite", "proofPurpose", "verificationMethod", "created", "previousProof", "proofValue"}
+
+
+def _merkle_proof_fields(proof: dict[str, Any], eddsa: dict[str, Any] | None) -> list[str]:
+    from verifier.checks import parse_datetime  # local: checks imports this module
+
+    problems = [f"merkle-proof-2019 proof: unexpected field {k!r}" for k in sorted(set(proof) - MERKLE_PROOF_FIELDS)]
+    if proof.get("type") == "DataIntegrityProof" and proof.get("proofPurpose") != "assertionMethod":
+        problems.append(f"merkle-proof-2019 proofPurpose: expected 'assertionMethod', got {proof.get('proofPurpose')!r}")
+    created = proof.get("created")
+    when = parse_datetime(created)
+    if created is not None and when is None:
+        problems.append(f"merkle-proof-2019 created: expected an XML Schema dateTime with time zone, got {created!r}")
+    if when is not None and eddsa is not None:
+        signed = parse_datetime(eddsa.get("created"))
+        if signed is not None and when < signed:
+            problems.append(f"merkle-proof-2019 created {created} is before the signature's created {eddsa.get('created')}")
+    vm = proof.get("verificationMethod")
+    if vm is not None and not (isinstance(vm, str) and vm.startswith("did:")):
+        problems.append(f"merkle-proof-2019 verificationMethod: expected a DID URL, got {vm!r}")
+    return problems
+
+
 def parse_credential(document: Any, *, network_labels: dict[str, int] | None = None) -> ParsedCredential:
     if not isinstance(document, dict):
         raise ProofFormatError(f"a credential must be a JSON object, got {type(document).__name__}")
@@ -86,6 +111,7 @@ def parse_credential(document: Any, *, network_labels: dict[str, int] | None = N
                 merkle = decode_proof_value(value, network_labels=network_labels)
             except ProofFormatError as exc:
                 problems.append(f"merkle-proof-2019 proofValue: {exc}")
+        problems.extend(_merkle_proof_fields(merkle_proof, eddsa))
         if eddsa is not None:
             prev = merkle_proof.get("previousProof")
             if prev is None or prev != eddsa.get("id"):
