@@ -53,6 +53,11 @@ def _merkle_proof_fields(proof: dict[str, Any], eddsa: dict[str, Any] | None) ->
     from verifier.checks import parse_datetime  # local: checks imports this module
 
     problems = [f"merkle-proof-2019 proof: unexpected field {k!r}" for k in sorted(set(proof) - MERKLE_PROOF_FIELDS)]
+    problems += [
+        f"merkle-proof-2019 proof: missing field {k!r}"
+        for k in ("proofPurpose", "verificationMethod", "created")
+        if k not in proof
+    ]
     if proof.get("type") == "DataIntegrityProof" and proof.get("proofPurpose") != "assertionMethod":
         problems.append(f"merkle-proof-2019 proofPurpose: expected 'assertionMethod', got {proof.get('proofPurpose')!r}")
     created = proof.get("created")
