@@ -20,7 +20,7 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyld import jsonld
@@ -28,7 +28,9 @@ from pyld.identifier_issuer import IdentifierIssuer
 
 from verifier.documentloader import DEFAULT_LOADER, DocumentLoader
 from verifier.errors import ContextError, InvalidInputError, UnmappedTermError
-from verifier.rdfc import Quad, canonicalize_quads, escape_literal, iri_term, literal_term
+from verifier.rdfc import DEFAULT_MAX_WORK, Quad, canonicalize_quads, escape_literal, iri_term, literal_term
+from verifier.rdfc import _dedupe as _dedupe_quads
+from verifier.rdfc import _State as _RdfcState
 
 FALLBACK_VOCAB = "urn:x-anchorcred-undefined-term:"
 ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
@@ -218,7 +220,8 @@ def _map_jsonld_error(exc: BaseException) -> InvalidInputError:
             return cause
         cause = cause.__cause__ or cause.__context__
     code = getattr(exc, "code", None)
-    return JsonLdProcessingError(f"JSON-LD processing failed ({code or exc.type}): {exc.message}")
+    message = getattr(exc, "message", None) or str(exc)
+    return JsonLdProcessingError(f"JSON-LD processing failed ({code or getattr(exc, 'type', type(exc).__name__)}): {message}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -237,10 +240,17 @@ _STRUCTURAL_KEYS = frozenset({"type", "@type", "@language", "@direction", "@inde
 
 @dataclass(frozen=True)
 class _Template:
+    fixed: tuple[Quad, ...]  # quads with no slot
     # Quads whose terms are fixed N-Quads strings, or an int: the index of the slot whose rendered value goes there.
     quads: tuple[tuple[str | int, str | int, str | int, str | int], ...]
+    # Hash First Degree Quads of blank nodes that occur only in fixed quads: the same for every document.
+    first_degree: dict[str, str]
+    # Blank nodes that occur in slotted quads -> the slots of those quads: their hash depends only on those values
+    # (a node's hash covers the set of quads that mention it, RDFC-1.0 §4.6), so it is memoised by them.
+    node_slots: tuple[tuple[str, tuple[int, ...]], ...]
     literal_suffix: tuple[str | None, ...]  # per slot: None = IRI term; else the literal's suffix ("", "@en", "^^<dt>")
     terms: frozenset[str]  # every term any context in play defines: an IRI value must be none of them
+    node_hashes: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict, compare=False)
 
 
 _NOT_TEMPLATABLE = object()
@@ -346,12 +356,40 @@ class Canonicalizer:
             if len(self._memo) > self.maxsize:
                 self._memo.popitem(last=False)
             return result
-        quads = self.to_quads(doc)
-        return canonicalize_quads(quads)
+        quads, template, values = self._quads(doc)
+        if template is None:
+            return canonicalize_quads(quads)
+        return self._canonicalize_instance(quads, template, values)
 
     def to_quads(self, doc: dict[str, Any]) -> list[Quad]:
+        return self._quads(doc)[0]
+
+    @staticmethod
+    def _canonicalize_instance(quads: list[Quad], template: _Template, values: list[str]) -> str:
+        hints = dict(template.first_degree)
+        memo = template.node_hashes
+        pending: list[tuple[str, tuple[str, tuple[str, ...]]]] = []
+        for node, slots in template.node_slots:
+            key = (node, tuple([values[i] for i in slots]))
+            known = memo.get(key)
+            if known is None:
+                pending.append((node, key))
+            else:
+                hints[node] = known
+        if not pending:
+            return canonicalize_quads(quads, first_degree_hints=hints)
+        state = _RdfcState(_dedupe_quads(quads), "sha256", DEFAULT_MAX_WORK)
+        state.first_degree.update(hints)
+        if len(memo) > 4096:  # bound: a batch repeats the same shared values, other values churn
+            memo.clear()
+        for node, key in pending:
+            if node in state.bnode_quads:
+                memo[key] = state.hash_first_degree(node)
+        return canonicalize_quads(quads, first_degree_hints=state.first_degree)
+
+    def _quads(self, doc: dict[str, Any]) -> tuple[list[Quad], _Template | None, list[str]]:
         if not isinstance(doc, dict):
-            return to_quads(doc, loader=self.loader)
+            return to_quads(doc, loader=self.loader), None, []
         key, values = _shape(doc, self._structural_keys)
         template = self._templates.get(key)
         if template is None:
@@ -363,13 +401,13 @@ class Canonicalizer:
             self._templates.move_to_end(key)
         if template is _NOT_TEMPLATABLE:
             self.full_runs += 1
-            return to_quads(doc, loader=self.loader)
+            return to_quads(doc, loader=self.loader), None, values
         quads = self._instantiate(template, values)
         if quads is None:
             self.fallbacks += 1
-            return to_quads(doc, loader=self.loader)
+            return to_quads(doc, loader=self.loader), None, values
         self.hits += 1
-        return quads
+        return quads, template, values
 
     def _learn(self, doc: dict[str, Any], n_slots: int) -> Any:
         sentinels = iter(_SLOT_PREFIX + str(i) for i in range(n_slots))
@@ -380,7 +418,11 @@ class Canonicalizer:
             return _NOT_TEMPLATABLE  # the shape itself is invalid: every document gets the full run and its error
         suffixes: dict[int, str | None] = {}
         spec: list[tuple[str | int, ...]] = []
+        fixed: list[Quad] = []
         for quad in quads:
+            if not any(_SLOT_PREFIX in term for term in quad):
+                fixed.append(quad)
+                continue
             terms: list[str | int] = []
             for term in quad:
                 if _SLOT_PREFIX not in term:
@@ -401,8 +443,19 @@ class Canonicalizer:
             spec.append(tuple(terms))
         if len(suffixes) != n_slots:
             return _NOT_TEMPLATABLE  # some string does not reach the RDF form as a whole term
+        state = _RdfcState(_dedupe_quads(quads), "sha256", DEFAULT_MAX_WORK)
+        node_slots: dict[str, set[int]] = {}
+        for q in spec:
+            slots_here = {t for t in q if isinstance(t, int)}
+            for t in q:
+                if isinstance(t, str) and t.startswith("_:"):
+                    node_slots.setdefault(t, set()).update(slots_here)
+        slotted_nodes = set(node_slots)
         return _Template(
+            fixed=tuple(fixed),
             quads=tuple(spec),  # type: ignore[arg-type]
+            first_degree={n: state.hash_first_degree(n) for n in state.bnode_quads if n not in slotted_nodes},
+            node_slots=tuple((n, tuple(sorted(slots))) for n, slots in node_slots.items()),
             literal_suffix=tuple(suffixes[i] for i in range(n_slots)),
             terms=self._terms_in_play(doc),
         )
@@ -419,7 +472,8 @@ class Canonicalizer:
             else:
                 rendered.append('"' + escape_literal(value) + '"' + suffix)
         r = rendered
-        return [
+        quads = list(template.fixed)
+        quads.extend(
             (
                 s if s.__class__ is str else r[s],
                 p if p.__class__ is str else r[p],
@@ -427,7 +481,8 @@ class Canonicalizer:
                 g if g.__class__ is str else r[g],
             )
             for s, p, o, g in template.quads
-        ]
+        )
+        return quads  # type: ignore[return-value]
 
     def _terms_in_play(self, doc: dict[str, Any]) -> frozenset[str]:
         if self._shipped_terms is None:
