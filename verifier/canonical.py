@@ -20,7 +20,7 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyld import jsonld
@@ -245,12 +245,8 @@ class _Template:
     quads: tuple[tuple[str | int, str | int, str | int, str | int], ...]
     # Hash First Degree Quads of blank nodes that occur only in fixed quads: the same for every document.
     first_degree: dict[str, str]
-    # Blank nodes that occur in slotted quads -> the slots of those quads: their hash depends only on those values
-    # (a node's hash covers the set of quads that mention it, RDFC-1.0 §4.6), so it is memoised by them.
-    node_slots: tuple[tuple[str, tuple[int, ...]], ...]
     literal_suffix: tuple[str | None, ...]  # per slot: None = IRI term; else the literal's suffix ("", "@en", "^^<dt>")
     terms: frozenset[str]  # every term any context in play defines: an IRI value must be none of them
-    node_hashes: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict, compare=False)
 
 
 _NOT_TEMPLATABLE = object()
@@ -356,36 +352,14 @@ class Canonicalizer:
             if len(self._memo) > self.maxsize:
                 self._memo.popitem(last=False)
             return result
-        quads, template, values = self._quads(doc)
+        quads, template, _ = self._quads(doc)
         if template is None:
             return canonicalize_quads(quads)
-        return self._canonicalize_instance(quads, template, values)
+        # Blank nodes whose quads are all fixed have the same first-degree hash in every document (RDFC-1.0 §4.6).
+        return canonicalize_quads(quads, first_degree_hints=template.first_degree)
 
     def to_quads(self, doc: dict[str, Any]) -> list[Quad]:
         return self._quads(doc)[0]
-
-    @staticmethod
-    def _canonicalize_instance(quads: list[Quad], template: _Template, values: list[str]) -> str:
-        hints = dict(template.first_degree)
-        memo = template.node_hashes
-        pending: list[tuple[str, tuple[str, tuple[str, ...]]]] = []
-        for node, slots in template.node_slots:
-            key = (node, tuple([values[i] for i in slots]))
-            known = memo.get(key)
-            if known is None:
-                pending.append((node, key))
-            else:
-                hints[node] = known
-        if not pending:
-            return canonicalize_quads(quads, first_degree_hints=hints)
-        state = _RdfcState(_dedupe_quads(quads), "sha256", DEFAULT_MAX_WORK)
-        state.first_degree.update(hints)
-        if len(memo) > 4096:  # bound: a batch repeats the same shared values, other values churn
-            memo.clear()
-        for node, key in pending:
-            if node in state.bnode_quads:
-                memo[key] = state.hash_first_degree(node)
-        return canonicalize_quads(quads, first_degree_hints=state.first_degree)
 
     def _quads(self, doc: dict[str, Any]) -> tuple[list[Quad], _Template | None, list[str]]:
         if not isinstance(doc, dict):
@@ -444,18 +418,11 @@ class Canonicalizer:
         if len(suffixes) != n_slots:
             return _NOT_TEMPLATABLE  # some string does not reach the RDF form as a whole term
         state = _RdfcState(_dedupe_quads(quads), "sha256", DEFAULT_MAX_WORK)
-        node_slots: dict[str, set[int]] = {}
-        for q in spec:
-            slots_here = {t for t in q if isinstance(t, int)}
-            for t in q:
-                if isinstance(t, str) and t.startswith("_:"):
-                    node_slots.setdefault(t, set()).update(slots_here)
-        slotted_nodes = set(node_slots)
+        slotted_nodes = {t for q in spec for t in q if isinstance(t, str) and t.startswith("_:")}
         return _Template(
             fixed=tuple(fixed),
             quads=tuple(spec),  # type: ignore[arg-type]
             first_degree={n: state.hash_first_degree(n) for n in state.bnode_quads if n not in slotted_nodes},
-            node_slots=tuple((n, tuple(sorted(slots))) for n, slots in node_slots.items()),
             literal_suffix=tuple(suffixes[i] for i in range(n_slots)),
             terms=self._terms_in_play(doc),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import json
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,7 @@ _values = st.one_of(
 )
 
 _FAST = Canonicalizer()
+_EXAMPLES = int(os.environ.get("ANCHORCRED_HYPOTHESIS_EXAMPLES", "300"))  # raise it for a deeper run
 
 
 def _string_paths(doc: Any, path: tuple = (), structural: bool = False) -> list[tuple]:
@@ -179,7 +181,7 @@ def _outcome(fn, doc):
 
 
 @needs_vectors
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_fast_equals_full_on_ob3_shapes(data: st.DataObject) -> None:
     doc = _ob3()
@@ -202,6 +204,14 @@ def test_fast_equals_full_on_ob3_shapes(data: st.DataObject) -> None:
     full = _outcome(canonicalize, copy.deepcopy(doc))
     fast = _outcome(_FAST.canonicalize, copy.deepcopy(doc))
     assert fast == full
+
+
+def test_the_property_test_exercised_the_fast_path() -> None:
+    # Runs after the property test (file order): the templates were used, not only the fallbacks.
+    counters = _FAST.counters()
+    if sum(counters.values()) == 0:
+        pytest.skip("property test did not run")
+    assert counters["hits"] > 0 and counters["fallbacks"] > 0, counters
 
 
 @needs_vectors
