@@ -188,6 +188,7 @@ def issue_command(
     mode: Annotated[str, typer.Option(help="contract (AnchorRegistry) or calldata (root in a plain transaction)")] = "contract",
     did: Annotated[Optional[str], typer.Option(help="Issuer DID (default: the achievement's awarding body DID)")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: $ANCHORCRED_DATA or .anchorcred)")] = None,
+    devnet_port: Annotated[int, typer.Option(help="Port of the local devnet (--ledger devnet)")] = DEVNET_PORT,
 ) -> None:
     """Validate an achievement and a roster, then sign, anchor (one transaction) and write the batch."""
     data_dir = data_dir or data_dir_default()
@@ -200,7 +201,7 @@ def issue_command(
 
     def opener(identity: IssuerIdentity) -> Ledger:
         if ledger == "devnet":
-            return open_devnet_ledger(data_dir, identity, mode)
+            return open_devnet_ledger(data_dir, identity, mode, port=devnet_port)
         return open_rpc_ledger(data_dir, identity, mode, rpc_url, registry)
 
     start = time.perf_counter()

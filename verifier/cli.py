@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,7 +18,7 @@ from verifier.errors import AnchorcredError
 from verifier.ledger.base import LedgerReader
 from verifier.ledger.evm import CachingReader, EvmReader, HttpTransport, LedgerRouter
 from verifier.report import Report, Status, Verdict
-from verifier.verify import Verifier, VerifierOptions
+from verifier.verify import Verifier, VerifierOptions, unreadable_report
 
 MAX_CREDENTIAL_BYTES = 2 << 20  # 2 MiB: far above any real credential, far below harm
 EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_USAGE = 0, 1, 2
@@ -54,20 +55,25 @@ def build_ledger(networks: list[NetworkConfig]) -> LedgerReader | None:
     return CachingReader(LedgerRouter(readers))
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    reason: str
+
+
 def read_credential(path: Path) -> Any:
-    """The parsed JSON, or a string saying why it could not be read (reported as a failed format check)."""
+    """The parsed JSON, or Unreadable saying why it could not be read (reported as a failed format check)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         fail_usage(f"{path}: {exc.strerror}")
     if size > MAX_CREDENTIAL_BYTES:
-        return f"{path}: {size} bytes, larger than the {MAX_CREDENTIAL_BYTES}-byte limit"
+        return Unreadable(f"{path}: {size} bytes, larger than the {MAX_CREDENTIAL_BYTES}-byte limit")
     try:
         return json.loads(path.read_bytes())
     except UnicodeDecodeError as exc:
-        return f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})"
+        return Unreadable(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})")
     except ValueError as exc:
-        return f"{path}: not valid JSON ({exc})"
+        return Unreadable(f"{path}: not valid JSON ({exc})")
 
 
 def render(console: Console, report: Report) -> None:
@@ -129,7 +135,10 @@ def verify_command(
     reports = []
     for path in files:
         doc = read_credential(path)
-        report = verifier.verify(doc, now=now, source=str(path))
+        if isinstance(doc, Unreadable):
+            report = unreadable_report(str(path), doc.reason, now=now)
+        else:
+            report = verifier.verify(doc, now=now, source=str(path))
         reports.append(report)
         if not as_json:
             render(console, report)

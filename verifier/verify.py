@@ -47,16 +47,11 @@ class Verifier:
 
     def verify(self, document: Any, *, now: datetime | None = None, source: str = "") -> Report:
         now = now or datetime.now(timezone.utc)
-        verified_at = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
             cred = parse_credential(document, network_labels=dict(self._options.network_labels or {}))
         except InvalidInputError as exc:
-            fail = CheckResult("format", "Format and EU elements", Status.FAIL, exc.diagnostics())
-            skipped = tuple(
-                CheckResult(cid, title, Status.SKIPPED, "the input is not a credential (see format)")
-                for cid, title in CHECKS[1:]
-            )
-            return Report(source, None, (fail, *skipped), verified_at)
+            return unreadable_report(source, exc.diagnostics(), now=now)
+        verified_at = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         evidence = self._gather(cred)
         ws = checks.Workspace()
         canonicalize = self._canon.canonicalize
@@ -140,6 +135,15 @@ class Verifier:
                 mode=ev.anchor.mode,
             )
         return out
+
+
+def unreadable_report(source: str, reason: str, *, now: datetime) -> Report:
+    """The report for input that is not a credential at all (unreadable file, not JSON, not an object)."""
+    fail = CheckResult("format", "Format and EU elements", Status.FAIL, reason)
+    skipped = tuple(
+        CheckResult(cid, title, Status.SKIPPED, "the input is not a credential (see format)") for cid, title in CHECKS[1:]
+    )
+    return Report(source, None, (fail, *skipped), now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 CHECKS: tuple[tuple[str, str], ...] = (

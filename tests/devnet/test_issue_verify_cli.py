@@ -1,0 +1,85 @@
+"""The registrar's and the employer's commands against a real anvil devnet, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.devnet.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.devnet
+
+
+def cli(*args: str, data: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ANCHORCRED_DATA": str(data), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-c", "import anchorcred_cli; anchorcred_cli.main()", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.fixture
+def devnet_cli(anvil_path, tmp_path):
+    port = str(free_port())
+    data = tmp_path / "data"
+    yield port, data
+    # Stop by PID, whatever happened in the test.
+    cli("devnet", "stop", "--port", port, data=data)
+    assert not (data / "devnet" / "anvil.pid").exists()
+
+
+@pytest.mark.parametrize("mode", ["contract", "calldata"])
+def test_issue_on_devnet_then_verify(devnet_cli, tmp_path, mode):
+    port, data = devnet_cli
+    out = tmp_path / "out"
+    proc = cli("issue", "--achievement", "examples/achievement.yaml", "--roster", "examples/roster.csv",
+               "--out", str(out), "--devnet-port", port, "--mode", mode, data=data)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for label in ("credentials", "Merkle root", "transaction", "block", "gas used", "gas per credential", "output folder"):
+        assert label in proc.stdout
+    files = sorted(out.glob("*.json"))
+    assert len(files) == 28
+
+    status = cli("devnet", "status", "--port", port, data=data)
+    assert status.returncode == 0 and "running" in status.stdout
+
+    proc = cli("verify", "--json", *map(str, files), data=data)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    reports = json.loads(proc.stdout)
+    assert [r["verdict"] for r in reports] == ["verified"] * 28
+    assert reports[0]["anchor"]["ledger"] == "devnet"
+    assert reports[0]["anchor"]["mode"] == mode
+
+    # The human report: numbered, coloured steps and one verdict line per credential.
+    proc = cli("verify", str(files[0]), data=data)
+    assert proc.returncode == 0
+    assert "6. Validity period" in proc.stdout and "VERIFIED" in proc.stdout
+
+    # One tampered credential among good ones: exit 1, and its report says why.
+    doc = json.loads(files[1].read_text("utf-8"))
+    doc["credentialSubject"]["result"][0]["value"] = "1.0"
+    files[1].write_text(json.dumps(doc), "utf-8")
+    proc = cli("verify", "--json", *map(str, files), data=data)
+    assert proc.returncode == 1
+    bad = json.loads(proc.stdout)[1]
+    assert bad["verdict"] == "failed"
+    assert "signature does not verify" in next(c["reason"] for c in bad["checks"] if c["id"] == "signature")
+
+
+def test_stopped_devnet_gives_indeterminate_never_verified(devnet_cli, tmp_path):
+    port, data = devnet_cli
+    out = tmp_path / "out"
+    proc = cli("issue", "--achievement", "examples/achievement.yaml", "--roster", "examples/roster.csv",
+               "--out", str(out), "--devnet-port", port, data=data)
+    assert proc.returncode == 0, proc.stderr
+    assert cli("devnet", "stop", "--port", port, data=data).returncode == 0
+    proc = cli("verify", "--json", str(next(out.glob("*.json"))), data=data)
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)[0]
+    assert report["verdict"] == "partially_verified"
+    anchor = next(c for c in report["checks"] if c["id"] == "anchor")
+    assert anchor["status"] == "indeterminate"
