@@ -27,7 +27,7 @@ from pyld import jsonld
 from pyld.identifier_issuer import IdentifierIssuer
 
 from verifier.documentloader import DEFAULT_LOADER, DocumentLoader
-from verifier.errors import ContextError, InvalidInputError, UnmappedTermError
+from verifier.errors import InvalidInputError, UnmappedTermError
 from verifier.rdfc import DEFAULT_MAX_WORK, Quad, canonicalize_quads, escape_literal, iri_term, literal_term
 from verifier.rdfc import _dedupe as _dedupe_quads
 from verifier.rdfc import _State as _RdfcState
