@@ -30,7 +30,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEVNET_CHAIN_ID = 31337
 DEVNET_PORT = 8545
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(message: str, lines: list[str] | tuple[str, ...] = ()) -> None:

@@ -41,7 +41,7 @@ def data_dir_default() -> Path:
 
 
 def fail_usage(message: str) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(EXIT_USAGE)
 
 
