@@ -28,7 +28,7 @@ from pyld.identifier_issuer import IdentifierIssuer
 
 from verifier.documentloader import DEFAULT_LOADER, DocumentLoader
 from verifier.errors import InvalidInputError, UnmappedTermError
-from verifier.rdfc import DEFAULT_MAX_WORK, Quad, canonicalize_quads, escape_literal, iri_term, literal_term
+from verifier.rdfc import DEFAULT_MAX_WORK, LayoutPlan, Quad, canonicalize_quads, escape_literal, iri_term, literal_term
 from verifier.rdfc import _dedupe as _dedupe_quads
 from verifier.rdfc import _State as _RdfcState
 
@@ -247,6 +247,8 @@ class _Template:
     first_degree: dict[str, str]
     literal_suffix: tuple[str | None, ...]  # per slot: None = IRI term; else the literal's suffix ("", "@en", "^^<dt>")
     terms: frozenset[str]  # every term any context in play defines: an IRI value must be none of them
+    plan: LayoutPlan  # where the blank nodes sit in an instantiated document (fixed quads first, then ``quads``)
+    rendered: list[tuple[str, str] | None]  # per slot, the last value and its N-Quads term (see _instantiate)
 
 
 _NOT_TEMPLATABLE = object()
@@ -261,28 +263,42 @@ def _shape(doc: Any, structural_keys: frozenset[str] = _STRUCTURAL_KEYS) -> tupl
     values: list[str] = []
     tokens: list[str] = []
     add = tokens.append
+    keep = values.append
+    # type() identity instead of isinstance: this walk runs twice per credential, 10,000 times a batch; JSON from
+    # json.loads has exactly these types, and subclasses (e.g. a str subclass) take the generic branch below.
+    str_, dict_, list_ = str, dict, list
 
     def walk(value: Any, structural: bool) -> None:
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str_:
             if structural:
                 add("=" + value)
             else:
-                values.append(value)
+                keep(value)
                 add("?")
-        elif isinstance(value, dict):
+        elif kind is dict_:
             add("{")
             for key, item in value.items():
                 add("k" + key)
                 if key == "@context":
                     add("@" + json.dumps(item, sort_keys=True))
+                elif type(item) is str_ and not structural and key not in structural_keys:
+                    keep(item)  # the common leaf, inlined
+                    add("?")
                 else:
                     walk(item, structural or key in structural_keys)
             add("}")
-        elif isinstance(value, list):
+        elif kind is list_:
             add("[")
             for item in value:
                 walk(item, structural)
             add("]")
+        elif isinstance(value, str):
+            walk(str(value), structural)
+        elif isinstance(value, dict):
+            walk(dict(value), structural)
+        elif isinstance(value, list):
+            walk(list(value), structural)
         else:
             add("#" + repr(value))
 
@@ -355,6 +371,9 @@ class Canonicalizer:
         quads, template, _ = self._quads(doc)
         if template is None:
             return canonicalize_quads(quads)
+        fast = template.plan.canonicalize(quads)
+        if fast is not None:
+            return fast
         # Blank nodes whose quads are all fixed have the same first-degree hash in every document (RDFC-1.0 §4.6).
         return canonicalize_quads(quads, first_degree_hints=template.first_degree)
 
@@ -425,19 +444,31 @@ class Canonicalizer:
             first_degree={n: state.hash_first_degree(n) for n in state.bnode_quads if n not in slotted_nodes},
             literal_suffix=tuple(suffixes[i] for i in range(n_slots)),
             terms=self._terms_in_play(doc),
+            plan=LayoutPlan(fixed + [tuple(t if isinstance(t, str) else "<slot>" for t in q) for q in spec]),
+            rendered=[None] * n_slots,
         )
 
     def _instantiate(self, template: _Template, values: list[str]) -> list[Quad] | None:
         rendered: list[str] = []
         terms = template.terms
-        for value, suffix in zip(values, template.literal_suffix):
+        memo = template.rendered
+        # Most strings of a batch are the same objects in every document (the shared achievement): remember each
+        # slot's last (value, rendering) pair. One tuple per slot, replaced whole, so concurrent readers never see a
+        # value paired with another value's rendering.
+        for i, (value, suffix) in enumerate(zip(values, template.literal_suffix)):
+            last = memo[i]
+            if last is not None and last[0] == value:
+                rendered.append(last[1])
+                continue
             if suffix is None:
                 m = _PLAIN_ABSOLUTE_IRI.fullmatch(value)
                 if m is None or value in terms or m.group(1) in terms:
                     return None
-                rendered.append("<" + value + ">")
+                term = "<" + value + ">"
             else:
-                rendered.append('"' + escape_literal(value) + '"' + suffix)
+                term = '"' + escape_literal(value) + '"' + suffix
+            memo[i] = (value, term)
+            rendered.append(term)
         r = rendered
         quads = list(template.fixed)
         quads.extend(

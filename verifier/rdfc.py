@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from verifier.errors import InvalidInputError
 
@@ -204,17 +204,7 @@ class _State:
         cached = self.first_degree.get(node)
         if cached is not None:
             return cached
-        lines = []
-        for s, p, o, g in self.bnode_quads[node]:
-            if s[0] == "_":
-                s = "_:a" if s == node else "_:z"
-            if o[0] == "_":
-                o = "_:a" if o == node else "_:z"
-            if g and g[0] == "_":
-                g = "_:a" if g == node else "_:z"
-            lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
-        lines.sort()
-        result = self.digest("".join(lines))
+        result = self.digest(_first_degree_lines(node, self.bnode_quads[node]))
         self.first_degree[node] = result
         return result
 
@@ -302,6 +292,74 @@ class _State:
             for _, issuer in results:
                 for existing in issuer.issued:
                     self.canonical.issue(existing)
+
+
+def _first_degree_lines(node: str, quads: Iterable[Quad]) -> str:
+    """§4.6 steps 2-4: the node's quads with itself as _:a and other blank nodes as _:z, sorted and joined."""
+    lines = []
+    for s, p, o, g in quads:
+        if s[0] == "_":
+            s = "_:a" if s == node else "_:z"
+        if o[0] == "_":
+            o = "_:a" if o == node else "_:z"
+        if g and g[0] == "_":
+            g = "_:a" if g == node else "_:z"
+        lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
+    lines.sort()
+    return "".join(lines)
+
+
+class LayoutPlan:
+    """RDFC-1.0 for many datasets of one *layout*: the same blank-node labels at the same quad positions.
+
+    Every document of one template has one layout (blank nodes come from the template, values never become blank
+    nodes). The plan knows where each blank node occurs, and remembers Hash First Degree Quads (§4.6) by the exact
+    quads it covered, so nodes whose quads repeat across documents (a shared achievement) are hashed once.
+    When every first-degree hash is unique, RDFC-1.0 §4.4 issues canonical ids in hash order and needs no n-degree
+    step; that is the only case this plan handles. ``canonicalize`` returns None otherwise (duplicate quads, shared
+    hashes, another layout) and the caller runs the general algorithm.
+    """
+
+    MAX_CACHE = 16384
+
+    def __init__(self, quads: Sequence[Quad]):
+        where: dict[str, list[int]] = {}
+        for i, (s, _, o, g) in enumerate(quads):
+            if s[0] == "_":
+                where.setdefault(s, []).append(i)
+            if o[0] == "_" and o != s:
+                where.setdefault(o, []).append(i)
+            if g and g[0] == "_" and g != s and g != o:
+                where.setdefault(g, []).append(i)
+        self.length = len(quads)
+        self.nodes = tuple((node, tuple(ix)) for node, ix in where.items())
+        self._cache: dict[tuple, str] = {}
+
+    def canonicalize(self, quads: Sequence[Quad]) -> str | None:
+        if len(quads) != self.length or len(set(quads)) != self.length:
+            return None
+        cache = self._cache
+        by_node: dict[str, str] = {}
+        for node, ix in self.nodes:
+            covered = tuple([quads[i] for i in ix])
+            key = (node, covered)
+            h = cache.get(key)
+            if h is None:
+                h = hashlib.sha256(_first_degree_lines(node, covered).encode("utf-8")).hexdigest()
+                if len(cache) >= self.MAX_CACHE:
+                    cache.clear()
+                cache[key] = h
+            by_node[node] = h
+        if len(set(by_node.values())) != len(by_node):
+            return None
+        label = {node: f"_:c14n{i}" for i, node in enumerate(sorted(by_node, key=by_node.__getitem__))}
+        get = label.get
+        lines = [
+            f"{get(s, s)} {p} {get(o, o)} {get(g, g)} .\n" if g else f"{get(s, s)} {p} {get(o, o)} .\n"
+            for s, p, o, g in quads
+        ]
+        lines.sort()
+        return "".join(lines)
 
 
 def _dedupe(quads: Iterable[Quad]) -> list[Quad]:
