@@ -70,13 +70,32 @@ def issuer_profile(achievement: Achievement, issuer_did: str) -> IssuerProfile:
     )
 
 
-def build_documents(achievement: Achievement, learners: Sequence[Learner], *, issuer_did: str, issued: datetime) -> list[dict[str, Any]]:
+class BatchDocuments(Sequence[dict[str, Any]]):
+    """The unsigned credentials of a batch, built on access from one shared template.
+
+    Ids and salts are drawn up front, so the same index always builds the same credential; building is left to
+    whoever reads it (the signing workers, in parallel) instead of the parent process.
+    """
+
+    def __init__(self, template: CredentialTemplate, learners: Sequence[Learner]):
+        self.template = template
+        self.learners = list(learners)
+        self.ids = [f"urn:uuid:{uuid.uuid4()}" for _ in self.learners]
+        self.salts = [secrets.token_hex(16) for _ in self.learners]
+
+    def __len__(self) -> int:
+        return len(self.learners)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        # Shared achievement and issuer parts: the batch pipeline never modifies a credential it signs.
+        return self.template.build(self.learners[i], credential_id=self.ids[i], salt=self.salts[i], copy=False)
+
+
+def build_documents(achievement: Achievement, learners: Sequence[Learner], *, issuer_did: str, issued: datetime) -> BatchDocuments:
     """The unsigned credentials of a batch: one shared template, a fresh UUID and salt per learner."""
-    template = CredentialTemplate(achievement, issuer_profile(achievement, issuer_did), issued=issued)
-    return [
-        template.build(learner, credential_id=f"urn:uuid:{uuid.uuid4()}", salt=secrets.token_hex(16))
-        for learner in learners
-    ]
+    return BatchDocuments(CredentialTemplate(achievement, issuer_profile(achievement, issuer_did), issued=issued), learners)
 
 
 # ── 1. sign (in worker processes; state is inherited by fork, not pickled) ──────────────────────────────────────
@@ -90,7 +109,11 @@ def _sign_range(bounds: tuple[int, int]) -> list[SignedCredential]:
     canon: Canonicalizer = _STATE.setdefault("canon", Canonicalizer())
     sign = _STATE.setdefault("sign", identity.signer())
     out = []
-    for doc in docs[bounds[0] : bounds[1]]:
+    for i in range(*bounds):
+        doc = docs[i]
+        # Canonicalize the document once: its canonical form is signed, and its shape is extended by the proof for
+        # the leaf (the document with its signature, DESIGN.md "Canonical hashing").
+        shaped = canon.shape(doc)
         proof = create_eddsa_proof(
             doc,
             sign=sign,
@@ -98,8 +121,9 @@ def _sign_range(bounds: tuple[int, int]) -> list[SignedCredential]:
             created=created,
             proof_id=f"urn:uuid:{uuid.uuid4()}",
             canon=canon,
+            unsecured_canonical=canon.canonicalize_shaped(shaped),
         )
-        leaf = hashlib.sha256(canon.canonicalize({**doc, "proof": proof}).encode("utf-8")).digest()
+        leaf = hashlib.sha256(canon.canonicalize_shaped(canon.extend(shaped, "proof", proof)).encode("utf-8")).digest()
         # Compact JSON: json's C encoder does not indent, and indenting costs more than signing.
         out.append(SignedCredential(json.dumps(doc, ensure_ascii=False, separators=(",", ":"))[:-1], proof, leaf))
     return out
@@ -213,7 +237,8 @@ def issue_batch(
         progress("anchor", 1, 1)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = list(file_names) if file_names else [f"{d['id'].rsplit(':', 1)[-1]}.json" for d in docs]
+    ids = docs.ids if isinstance(docs, BatchDocuments) else [d["id"] for d in docs]
+    names = list(file_names) if file_names else [f"{cid.rsplit(':', 1)[-1]}.json" for cid in ids]
     files = write_all(
         signed, tree, out_dir, names,
         anchor=Anchor("eth", receipt.chain_id, receipt.tx_hash),

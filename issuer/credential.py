@@ -91,6 +91,10 @@ def _add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _clone(value: Any) -> Any:
     """Structural copy of JSON data; several times faster than copy.deepcopy."""
     if isinstance(value, dict):
@@ -209,7 +213,11 @@ class CredentialTemplate:
         self._description = achievement.text(achievement.description)
         self._default_grade = achievement.grading.default_grade
 
-    def build(self, learner: Learner, *, credential_id: str, salt: str) -> dict:
+    def build(self, learner: Learner, *, credential_id: str, salt: str, copy: bool = True) -> dict:
+        """One learner's credential. ``copy=False`` shares the batch-wide parts (issuer, achievement) between
+        credentials instead of copying them: for read-only pipelines such as signing a batch, where it saves a third
+        of the time."""
+        share = _clone if copy else _same
         if not _URN_UUID_RE.match(credential_id):
             raise ValueError(f"credential_id must be urn:uuid:<uuid>, got {credential_id!r}")
         if not salt:
@@ -221,7 +229,7 @@ class CredentialTemplate:
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": self._name,
             "description": self._description,
-            "issuer": _clone(self._issuer),
+            "issuer": share(self._issuer),
             "validFrom": self._valid_from,
         }
         if self._valid_until:
@@ -235,7 +243,7 @@ class CredentialTemplate:
                 {"type": "IdentityObject", "identityHash": learner.full_name, "identityType": "name",
                  "hashed": False},
             ],
-            "achievement": _clone(self._achievement),
+            "achievement": share(self._achievement),
             "creditsEarned": float(learner.ects),
             "activityEndDate": (_midnight(learner.completion_date) if learner.completion_date
                                 else self._default_end),

@@ -241,7 +241,9 @@ _STRUCTURAL_KEYS = frozenset({"type", "@type", "@language", "@direction", "@inde
 @dataclass(frozen=True)
 class _Template:
     fixed: tuple[Quad, ...]  # quads with no slot
-    # Quads whose terms are fixed N-Quads strings, or an int: the index of the slot whose rendered value goes there.
+    # Quads with a slot only in object position (after ``fixed``), then the others (after ``object_slot``); a term
+    # is a fixed N-Quads string, or an int: the index of the slot whose rendered value goes there.
+    object_slot: tuple[tuple[str, str, int, str], ...]
     quads: tuple[tuple[str | int, str | int, str | int, str | int], ...]
     # Hash First Degree Quads of blank nodes that occur only in fixed quads: the same for every document.
     first_degree: dict[str, str]
@@ -252,6 +254,15 @@ class _Template:
 
 
 _NOT_TEMPLATABLE = object()
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """A document with its shape key and substitutable strings, computed once (``Canonicalizer.shape``)."""
+
+    doc: dict[str, Any]
+    key: tuple[str, ...]
+    values: tuple[str, ...]
 
 
 def _shape(doc: Any, structural_keys: frozenset[str] = _STRUCTURAL_KEYS) -> tuple[tuple[str, ...], list[str]]:
@@ -281,7 +292,10 @@ def _shape(doc: Any, structural_keys: frozenset[str] = _STRUCTURAL_KEYS) -> tupl
             for key, item in value.items():
                 add("k" + key)
                 if key == "@context":
-                    add("@" + json.dumps(item, sort_keys=True))
+                    if type(item) is list_ and all(type(c) is str_ for c in item):
+                        add("@L" + "\x00".join(item))  # the usual list of context URLs, cheaper than JSON
+                    else:
+                        add("@J" + json.dumps(item, sort_keys=True))
                 elif type(item) is str_ and not structural and key not in structural_keys:
                     keep(item)  # the common leaf, inlined
                     add("?")
@@ -369,6 +383,10 @@ class Canonicalizer:
                 self._memo.popitem(last=False)
             return result
         quads, template, _ = self._quads(doc)
+        return self._finish(quads, template)
+
+    @staticmethod
+    def _finish(quads: list[Quad], template: _Template | None) -> str:
         if template is None:
             return canonicalize_quads(quads)
         fast = template.plan.canonicalize(quads)
@@ -383,7 +401,33 @@ class Canonicalizer:
     def _quads(self, doc: dict[str, Any]) -> tuple[list[Quad], _Template | None, list[str]]:
         if not isinstance(doc, dict):
             return to_quads(doc, loader=self.loader), None, []
+        return self._quads_of(self.shape(doc))
+
+    # ── shapes that compose: a document, then the same document with one more top-level member ──────────────
+    def shape(self, doc: dict[str, Any]) -> Shaped:
+        """The shape key and substitutable strings of ``doc`` (a JSON object), for ``canonicalize_shaped``."""
+        if not isinstance(doc, dict):
+            raise ValueError(f"shape() takes a JSON object, got {type(doc).__name__}")
         key, values = _shape(doc, self._structural_keys)
+        return Shaped(doc, key, tuple(values))
+
+    def extend(self, shaped: Shaped, key: str, value: Any) -> Shaped:
+        """The shape of ``{**shaped.doc, key: value}`` without walking the document again.
+
+        A new top-level member goes last in a JSON object, so its tokens go just before the closing brace and its
+        strings after the document's: the same key and values ``shape`` gives for the merged document.
+        """
+        if key in shaped.doc:
+            return self.shape({**shaped.doc, key: value})
+        tokens, values = _shape({key: value}, self._structural_keys)
+        return Shaped({**shaped.doc, key: value}, shaped.key[:-1] + tokens[1:], shaped.values + tuple(values))
+
+    def canonicalize_shaped(self, shaped: Shaped) -> str:
+        quads, template, _ = self._quads_of(shaped)
+        return self._finish(quads, template)
+
+    def _quads_of(self, shaped: Shaped) -> tuple[list[Quad], _Template | None, list[str]]:
+        doc, key, values = shaped.doc, shaped.key, list(shaped.values)
         template = self._templates.get(key)
         if template is None:
             template = self._learn(doc, len(values))
@@ -438,9 +482,13 @@ class Canonicalizer:
             return _NOT_TEMPLATABLE  # some string does not reach the RDF form as a whole term
         state = _RdfcState(_dedupe_quads(quads), "sha256", DEFAULT_MAX_WORK)
         slotted_nodes = {t for q in spec for t in q if isinstance(t, str) and t.startswith("_:")}
+        object_slot = [q for q in spec if isinstance(q[2], int) and all(isinstance(t, str) for t in (q[0], q[1], q[3]))]
+        others = [q for q in spec if not (isinstance(q[2], int) and all(isinstance(t, str) for t in (q[0], q[1], q[3])))]
+        spec = object_slot + others  # the order _instantiate builds them in
         return _Template(
             fixed=tuple(fixed),
-            quads=tuple(spec),  # type: ignore[arg-type]
+            object_slot=tuple(object_slot),  # type: ignore[arg-type]
+            quads=tuple(others),  # type: ignore[arg-type]
             first_degree={n: state.hash_first_degree(n) for n in state.bnode_quads if n not in slotted_nodes},
             literal_suffix=tuple(suffixes[i] for i in range(n_slots)),
             terms=self._terms_in_play(doc),
@@ -471,6 +519,8 @@ class Canonicalizer:
             rendered.append(term)
         r = rendered
         quads = list(template.fixed)
+        # Most quads have one slot, in object position: build those without testing each term.
+        quads += [(s, p, r[o], g) for s, p, o, g in template.object_slot]
         quads.extend(
             (
                 s if s.__class__ is str else r[s],

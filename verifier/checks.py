@@ -8,12 +8,13 @@ that cannot be reached, a DID document that cannot be had) is *indeterminate*, n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from verifier import keys
+from verifier.canonical import Canonicalizer
 from verifier.dataintegrity import verify_eddsa_proof
 from verifier.did import ResolvedDid, did_of, has_relationship, public_key_of, verification_method
 from verifier.document import EDDSA_SUITE, ParsedCredential
@@ -45,12 +46,13 @@ class Workspace:
     """Values computed by one check and used by a later one (the recomputed leaf), kept for one credential."""
 
     canonical_ok: bool = False
+    unsecured: Any = None  # Shaped: the document without its proofs, canonicalized once, used by three checks
+    unsecured_nq: str | None = None
     leaf: bytes | None = None
     integrity_ok: bool = False
     inclusion_ok: bool = False
 
 
-Canonicalize = Callable[[dict[str, Any]], str]
 
 
 def _short(b: bytes | str | None) -> str:
@@ -65,7 +67,7 @@ def _result(check_id: str, title: str, status: Status, reason: str) -> CheckResu
 
 
 # 1 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
-def check_format(cred: ParsedCredential, canonicalize: Canonicalize, ws: Workspace) -> CheckResult:
+def check_format(cred: ParsedCredential, canon: Canonicalizer, ws: Workspace) -> CheckResult:
     t = "Format and EU elements"
     doc = cred.document
     problems: list[str] = []
@@ -85,7 +87,10 @@ def check_format(cred: ParsedCredential, canonicalize: Canonicalize, ws: Workspa
             problems.append(f"{field}: missing")
     problems.extend(cred.problems)
     try:
-        canonicalize(doc)
+        # The document as signed: without proofs (the signature's own terms are checked with the signature; the
+        # anchor proof's fields are held to merkle-proof-2019's list when parsing).
+        ws.unsecured = canon.shape({k: v for k, v in doc.items() if k != "proof"})
+        ws.unsecured_nq = canon.canonicalize_shaped(ws.unsecured)
         ws.canonical_ok = True
     except InvalidInputError as exc:
         problems.append(exc.diagnostics())
@@ -97,7 +102,7 @@ def check_format(cred: ParsedCredential, canonicalize: Canonicalize, ws: Workspa
 
 
 # 2 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
-def check_signature(cred: ParsedCredential, ev: Evidence, canonicalize: Canonicalize, ws: Workspace, canon: Any) -> CheckResult:
+def check_signature(cred: ParsedCredential, ev: Evidence, canon: Canonicalizer, ws: Workspace) -> CheckResult:
     t = "Signature by the issuer"
     proof = cred.eddsa_proof
     if proof is None:
@@ -123,7 +128,10 @@ def check_signature(cred: ParsedCredential, ev: Evidence, canonicalize: Canonica
     if key.kind != "Ed25519":
         return _result("signature", t, Status.FAIL, f"key {vm_id}: expected an Ed25519 key, got {key.kind}")
     try:
-        ok = verify_eddsa_proof(cred.document, proof, key.raw, canon=canon)
+        first = "previousProof" not in proof  # then it signed exactly the document without proofs
+        ok = verify_eddsa_proof(
+            cred.document, proof, key.raw, canon=canon, unsecured_canonical=ws.unsecured_nq if first else None
+        )
     except AnchorcredError as exc:
         return _result("signature", t, Status.FAIL, exc.diagnostics())
     if not ok:
@@ -132,7 +140,7 @@ def check_signature(cred: ParsedCredential, ev: Evidence, canonicalize: Canonica
 
 
 # 3 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
-def check_integrity(cred: ParsedCredential, canonicalize: Canonicalize, ws: Workspace) -> CheckResult:
+def check_integrity(cred: ParsedCredential, canon: Canonicalizer, ws: Workspace) -> CheckResult:
     t = "Integrity (target hash)"
     if cred.merkle is None:
         return _result("integrity", t, Status.SKIPPED, "no decodable merkle-proof-2019 proof (see format)")
@@ -140,10 +148,10 @@ def check_integrity(cred: ParsedCredential, canonicalize: Canonicalize, ws: Work
         return _result("integrity", t, Status.SKIPPED, "the document has no canonical form (see format)")
     # The anchor proof covers the document *and* the signature (previousProof): the leaf is the document with every
     # proof except the anchor proof itself (DESIGN.md, "Canonical hashing").
-    doc = dict(cred.document)
-    doc["proof"] = [p for p in _proofs(doc) if p is not cred.merkle_proof]
+    earlier = [p for p in _proofs(cred.document) if p is not cred.merkle_proof]
     try:
-        leaf = hashlib.sha256(canonicalize(doc).encode("utf-8")).digest()
+        shaped = canon.extend(ws.unsecured, "proof", earlier[0] if len(earlier) == 1 else earlier)
+        leaf = hashlib.sha256(canon.canonicalize_shaped(shaped).encode("utf-8")).digest()
     except InvalidInputError as exc:
         return _result("integrity", t, Status.FAIL, exc.diagnostics())
     ws.leaf = leaf

@@ -35,10 +35,22 @@ def proof_config_of(unsecured_doc: dict[str, Any], proof: dict[str, Any]) -> dic
     return config
 
 
-def proof_hash(unsecured_doc: dict[str, Any], proof_config: dict[str, Any], canon: Canonicalizer | None = None) -> bytes:
-    """hashData (§3.3.4): sha256(canonical proof config) || sha256(canonical document), 64 bytes."""
-    config_hash = hashlib.sha256(_canon(proof_config, canon, memo=True).encode("utf-8")).digest()
-    doc_hash = hashlib.sha256(_canon(unsecured_doc, canon).encode("utf-8")).digest()
+def proof_hash(
+    unsecured_doc: dict[str, Any],
+    proof_config: dict[str, Any],
+    canon: Canonicalizer | None = None,
+    *,
+    unsecured_canonical: str | None = None,
+) -> bytes:
+    """hashData (§3.3.4): sha256(canonical proof config) || sha256(canonical document), 64 bytes.
+
+    ``unsecured_canonical``: the document's canonical form when the caller has it already (it must be exactly
+    that document's; the issuer and the verifier compute it once and use it twice).
+    """
+    config_hash = hashlib.sha256(_canon(proof_config, canon).encode("utf-8")).digest()
+    if unsecured_canonical is None:
+        unsecured_canonical = _canon(unsecured_doc, canon)
+    doc_hash = hashlib.sha256(unsecured_canonical.encode("utf-8")).digest()
     return config_hash + doc_hash
 
 
@@ -52,6 +64,7 @@ def create_eddsa_proof(
     proof_purpose: str = "assertionMethod",
     previous_proof: str | list[str] | None = None,
     canon: Canonicalizer | None = None,
+    unsecured_canonical: str | None = None,
 ) -> dict[str, Any]:
     """A ``DataIntegrityProof`` over ``unsecured_doc`` (which holds the earlier proofs when chaining, VC DI §4.x)."""
     proof: dict[str, Any] = {}
@@ -68,7 +81,7 @@ def create_eddsa_proof(
     )
     if previous_proof is not None:
         proof["previousProof"] = previous_proof
-    digest = proof_hash(unsecured_doc, proof_config_of(unsecured_doc, proof), canon)
+    digest = proof_hash(unsecured_doc, proof_config_of(unsecured_doc, proof), canon, unsecured_canonical=unsecured_canonical)
     signature = sign(digest)
     if len(signature) != 64:
         raise ValueError(f"an Ed25519 signature is 64 bytes, the signer returned {len(signature)}")
@@ -126,7 +139,12 @@ def decode_proof_value(proof: dict[str, Any]) -> bytes:
 
 
 def verify_eddsa_proof(
-    secured_doc: dict[str, Any], proof: dict[str, Any], public_key: bytes, canon: Canonicalizer | None = None
+    secured_doc: dict[str, Any],
+    proof: dict[str, Any],
+    public_key: bytes,
+    canon: Canonicalizer | None = None,
+    *,
+    unsecured_canonical: str | None = None,
 ) -> bool:
     """True if ``proof`` (one of the document's proofs) is a valid eddsa-rdfc-2022 signature by ``public_key``.
 
@@ -146,7 +164,7 @@ def verify_eddsa_proof(
         if doc_ctx[: len(proof_ctx)] != proof_ctx:
             return False
         del options["@context"]
-    digest = proof_hash(unsecured, proof_config_of(unsecured, options), canon)
+    digest = proof_hash(unsecured, proof_config_of(unsecured, options), canon, unsecured_canonical=unsecured_canonical)
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, digest)
     except InvalidSignature:

@@ -333,6 +333,9 @@ class LayoutPlan:
                 where.setdefault(g, []).append(i)
         self.length = len(quads)
         self.nodes = tuple((node, tuple(ix)) for node, ix in where.items())
+        with_nodes = {i for ix in where.values() for i in ix}
+        self._plain = tuple(i for i in range(len(quads)) if i not in with_nodes)
+        self._labelled = tuple(sorted(with_nodes))
         self._cache: dict[tuple, str] = {}
 
     def canonicalize(self, quads: Sequence[Quad]) -> str | None:
@@ -354,9 +357,11 @@ class LayoutPlan:
             return None
         label = {node: f"_:c14n{i}" for i, node in enumerate(sorted(by_node, key=by_node.__getitem__))}
         get = label.get
-        lines = [
+        plain = [quads[i] for i in self._plain]
+        lines = [f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n" for s, p, o, g in plain]
+        lines += [
             f"{get(s, s)} {p} {get(o, o)} {get(g, g)} .\n" if g else f"{get(s, s)} {p} {get(o, o)} .\n"
-            for s, p, o, g in quads
+            for s, p, o, g in [quads[i] for i in self._labelled]
         ]
         lines.sort()
         return "".join(lines)

@@ -54,11 +54,11 @@ class Verifier:
         verified_at = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         evidence = self._gather(cred)
         ws = checks.Workspace()
-        canonicalize = self._canon.canonicalize
+        canon = self._canon
         results = (
-            checks.check_format(cred, canonicalize, ws),
-            checks.check_signature(cred, evidence, canonicalize, ws, self._canon),
-            checks.check_integrity(cred, canonicalize, ws),
+            checks.check_format(cred, canon, ws),
+            checks.check_signature(cred, evidence, canon, ws),
+            checks.check_integrity(cred, canon, ws),
             checks.check_merkle_inclusion(cred, ws),
             checks.check_anchor(cred, evidence, ws),
             checks.check_validity(cred, now=now),
