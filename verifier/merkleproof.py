@@ -141,14 +141,26 @@ class MerkleProof2019:
 
 
 def encode_proof_value(p: MerkleProof2019) -> str:
-    """Encode as cert-issuer does (hex-text hashes, key order path, merkleRoot, targetHash, anchors)."""
-    pairs = [
-        [_KEY_PATH, [[_SIDE_CODES[s.side], _wrap_text(s.digest.hex())] for s in p.path]],
-        [_KEY_MERKLE_ROOT, _wrap_text(p.merkle_root.hex())],
-        [_KEY_TARGET_HASH, _wrap_text(p.target_hash.hex())],
-        [_KEY_ANCHORS, [_encode_anchor(a) for a in p.anchors]],
-    ]
-    return "z" + _b58encode(cbor2.dumps(pairs))
+    """Encode as cert-issuer does (hex-text hashes, key order path, merkleRoot, targetHash, anchors).
+
+    The CBOR is assembled from byte strings that cbor2 itself produced once (``_CBOR_*``): the same bytes as
+    ``cbor2.dumps`` of the nested pairs, without building and walking the nested lists 10,000 times per batch.
+    """
+    head = _CBOR_PATH_STEP_HEADS
+    return "z" + _b58encode(
+        b"".join(
+            [
+                _CBOR_PAIRS_HEAD,
+                _cbor_array_head(len(p.path)),
+                *[head[s.side] + s.digest.hex().encode("ascii") for s in p.path],
+                _CBOR_ROOT_HEAD,
+                p.merkle_root.hex().encode("ascii"),
+                _CBOR_TARGET_HEAD,
+                p.target_hash.hex().encode("ascii"),
+                _cbor_anchors(p.anchors),
+            ]
+        )
+    )
 
 
 def _encode_anchor(a: Anchor) -> list[list[Any]]:
@@ -157,6 +169,36 @@ def _encode_anchor(a: Anchor) -> list[list[Any]]:
 
 def _wrap_text(text: str) -> bytes:
     return cbor2.dumps(text)
+
+
+def _cbor_prefix(value: object, suffix: bytes) -> bytes:
+    """The CBOR of ``value`` up to the (asserted) trailing ``suffix``: the fixed bytes before a variable part."""
+    encoded = cbor2.dumps(value)
+    assert encoded.endswith(suffix)
+    return encoded[: len(encoded) - len(suffix)]
+
+
+_HEX_PLACEHOLDER = "0" * 64
+# [ [3, [ ...path... ]], ...: the outer 4-array, the path pair and its key; then the array head of the path
+_CBOR_PAIRS_HEAD = _cbor_prefix([[_KEY_PATH, []], 0, 0, 0], b"\x80\x00\x00\x00")
+# one path step [side, bstr(tstr(64 hex))] without its 64 hex characters
+_CBOR_PATH_STEP_HEADS = {
+    side: _cbor_prefix([code, _wrap_text(_HEX_PLACEHOLDER)], _HEX_PLACEHOLDER.encode())
+    for side, code in _SIDE_CODES.items()
+}
+_CBOR_ROOT_HEAD = _cbor_prefix([_KEY_MERKLE_ROOT, _wrap_text(_HEX_PLACEHOLDER)], _HEX_PLACEHOLDER.encode())
+_CBOR_TARGET_HEAD = _cbor_prefix([_KEY_TARGET_HASH, _wrap_text(_HEX_PLACEHOLDER)], _HEX_PLACEHOLDER.encode())
+
+
+@lru_cache(maxsize=MAX_PATH_STEPS + 1)
+def _cbor_array_head(length: int) -> bytes:
+    return _cbor_prefix([0] * length, b"\x00" * length)
+
+
+@lru_cache(maxsize=64)
+def _cbor_anchors(anchors: tuple[Anchor, ...]) -> bytes:
+    """The last pair, [2, anchors]: the same for every proof of a batch."""
+    return cbor2.dumps([_KEY_ANCHORS, [_encode_anchor(a) for a in anchors]])
 
 
 # ---------------------------------------------------------------------------------------------------- decoding
@@ -193,58 +235,119 @@ def _cbor_from_multibase(s: object) -> object:
     return _strict_cbor(_b58decode(s[1:]), "proofValue")
 
 
+# base58btc, in pure Python and fast enough for 10,000 proofs per batch. Both directions work on *packed* integers
+# (SWAR, "SIMD within a register"): one big int holds many fixed-width fields, and a handful of big-int operations
+# (C loops) act on every field at once, so the Python-level work is O(log n) operations instead of O(n) digit steps.
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
-_B58_PAIRS = [a + b for a in _B58_ALPHABET for b in _B58_ALPHABET]  # index 58*i + j -> "ij"
+_B58_TO_CHAR = bytes.maketrans(bytes(range(58)), _B58_ALPHABET.encode("ascii"))
+_B58_INVALID = 0xFF
+_B58_FROM_CHAR = bytes(_B58_ALPHABET.find(chr(c)) % 256 for c in range(256))  # -1 (not in it) -> 0xFF
+_LOG2_58 = math.log2(58)
+# Encoding splits the number by schoolbook divisions down to chunks of 2**_B58_CHUNK_LEVELS digits (CPython's
+# division is the cost floor, ~0.1 ms for a 1.2 kB proof), then the chunks split into digits by SWAR: 32-digit chunks
+# measured fastest (16 and 64 are within a few percent).
+_B58_CHUNK_LEVELS = 5
 
 
-def _b58encode(data: bytes) -> str:
-    """base58btc encode by divide and conquer (the digit-by-digit loop costs ~3 ms per proof, 30 s per 10k batch)."""
-    n = int.from_bytes(data, "big")
-    zeros = len(data) - len(data.lstrip(b"\0"))  # each leading zero byte is a leading '1'
-    if n == 0:
-        return "1" * zeros
-    width = int(n.bit_length() / math.log2(58)) + 2  # enough digits; the surplus '1's are stripped
-    return "1" * zeros + _b58_digits(n, width).lstrip("1")
+@dataclass(frozen=True)
+class _SwarSplit:
+    """Split every field (``2 * half`` bits, value < 58**(2**j)) into its high and low halves by d = 58**(2**(j-1)).
+
+    Per-field division by a constant is a multiplication and a shift (Granlund & Montgomery 1994, "Division by
+    invariant integers using multiplication", thm 4.2): for 0 <= x < 2**bits, l = d.bit_length(), shift = bits + l and
+    m = ceil(2**shift / d), x * m >> shift == x // d exactly. x * m < 2**(2*bits + 2) fits in two fields, so even and
+    odd fields are multiplied separately, each with an empty field of headroom.
+    """
+
+    half: int  # bits of a field after the split (a field before it has 2 * half)
+    divisor: int
+    multiplier: int
+    shift: int
+
+    @classmethod
+    def for_level(cls, j: int) -> _SwarSplit:
+        field = 8 << j  # 8 bits per digit: the last level leaves one digit per byte
+        bits = (58 ** (1 << j)).bit_length()
+        divisor = 58 ** (1 << (j - 1))
+        shift = bits + divisor.bit_length()
+        assert 2 * bits + 2 <= 2 * field and shift < 2 * field  # headroom (holds for every j >= 1)
+        return cls(field // 2, divisor, -(-(1 << shift) // divisor), shift)
+
+    def apply(self, x: int, fields: int) -> int:
+        field = 2 * self.half
+        even, quotient = _swar_masks(fields, field, 2 * field - self.shift)
+        xe, xo = x & even, (x >> field) & even
+        qe = ((xe * self.multiplier) >> self.shift) & quotient
+        qo = ((xo * self.multiplier) >> self.shift) & quotient
+        q = qe | (qo << field)
+        r = (xe - qe * self.divisor) | ((xo - qo * self.divisor) << field)
+        return (q << self.half) | r  # each field becomes [high | low]: big-endian digit order is kept
 
 
-def _b58_digits(n: int, width: int) -> str:
-    """Exactly ``width`` base58 digits of ``n`` (< 58**width), zero-padded with '1'."""
-    if width <= 32:
-        out = []
-        if width & 1:
-            n, r = divmod(n, 58)
-            out.append(_B58_ALPHABET[r])
-        for _ in range(width >> 1):
-            n, r = divmod(n, 3364)  # two digits at a time
-            out.append(_B58_PAIRS[r])
-        return "".join(reversed(out))
-    low_width = width // 2
-    high, low = divmod(n, _pow58(low_width))
-    return _b58_digits(high, width - low_width) + _b58_digits(low, low_width)
+_B58_SPLITS = tuple(_SwarSplit.for_level(j) for j in range(_B58_CHUNK_LEVELS, 0, -1))
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=256)
+def _swar_masks(fields: int, field: int, quotient_bits: int) -> tuple[int, int]:
+    """Masks over blocks of two fields: the low field of each block, and the low ``quotient_bits`` of each block."""
+    blocks, block_bytes = (fields + 1) // 2, 2 * field // 8
+    low_field = ((1 << field) - 1).to_bytes(block_bytes, "big")
+    low_quotient = ((1 << quotient_bits) - 1).to_bytes(block_bytes, "big")
+    return int.from_bytes(low_field * blocks, "big"), int.from_bytes(low_quotient * blocks, "big")
+
+
+@lru_cache(maxsize=64)
 def _pow58(exponent: int) -> int:
     return 58**exponent
 
 
+def _b58encode(data: bytes) -> str:
+    """base58btc: divisions down to 32-digit chunks, then SWAR (~0.17 ms for a 14-step proof, was ~0.3 ms)."""
+    n = int.from_bytes(data, "big")
+    zeros = len(data) - len(data.lstrip(b"\0"))  # each leading zero byte is a leading '1'
+    if n == 0:
+        return "1" * zeros
+    chunk = 1 << _B58_CHUNK_LEVELS
+    width = chunk  # digits, a power of two so that every level splits evenly; the surplus '1's are stripped
+    while width < int(n.bit_length() / _LOG2_58) + 2:
+        width <<= 1
+    parts = [n]
+    while width > chunk:
+        width >>= 1
+        divisor = _pow58(width)
+        parts = [half for part in parts for half in divmod(part, divisor)]
+    packed = int.from_bytes(b"".join([part.to_bytes(chunk, "big") for part in parts]), "big")
+    fields = len(parts)
+    for split in _B58_SPLITS:
+        packed = split.apply(packed, fields)
+        fields *= 2
+    digits = packed.to_bytes(fields, "big").translate(_B58_TO_CHAR).decode("ascii")
+    return "1" * zeros + digits.lstrip("1")
+
+
 def _b58decode(text: str) -> bytes:
-    """base58btc decode in ~O(n^1.6): the usual digit-by-digit loop is quadratic (4 s for 64 KiB), a cheap DoS."""
-    digits = [_B58_INDEX[c] for c in text]
+    """base58btc decode by SWAR: O(log n) multiplications (sub-quadratic; a 64 KiB input is no DoS)."""
+    raw = text.encode("ascii", "replace").translate(_B58_FROM_CHAR)  # non-ASCII -> "?" -> invalid
+    if _B58_INVALID in raw:
+        raise ValueError("not base58btc: a character outside the base58 alphabet")
+    zeros = len(raw) - len(raw.lstrip(b"\0"))  # each leading '1' is a leading zero byte
+    width = 1
+    while width < len(raw):
+        width <<= 1
+    # One digit per byte, left-padded with zero digits to a power of two; then merge neighbouring fields,
+    # high * 58**k + low, doubling the field width at each level (a field of 8 * 2k bits holds any value < 58**(2k)).
+    packed, field, digits = int.from_bytes(raw, "big"), 8, 1
+    while digits < width:
+        low = _low_field_mask(width // digits // 2, field)
+        packed = ((packed >> field) & low) * _pow58(digits) + (packed & low)
+        field, digits = 2 * field, 2 * digits
+    return b"\0" * zeros + (packed.to_bytes((packed.bit_length() + 7) // 8, "big") if packed else b"")
 
-    def value(lo: int, hi: int) -> int:
-        if hi - lo <= 48:
-            acc = 0
-            for d in digits[lo:hi]:
-                acc = acc * 58 + d
-            return acc
-        mid = (lo + hi) // 2
-        return value(lo, mid) * 58 ** (hi - mid) + value(mid, hi)
 
-    zeros = len(text) - len(text.lstrip("1"))  # each leading '1' is a leading zero byte
-    n = value(0, len(digits))
-    return b"\0" * zeros + (n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b"")
+@lru_cache(maxsize=256)
+def _low_field_mask(blocks: int, field: int) -> int:
+    """The low field of each of ``blocks`` blocks of two ``field``-bit fields."""
+    return int.from_bytes(((1 << field) - 1).to_bytes(field // 4, "big") * blocks, "big")
 
 
 def _strict_cbor(data: bytes, where: str) -> object:

@@ -267,6 +267,33 @@ def test_base58_codec_on_long_and_zero_prefixed_input(size):
     assert _b58decode(_b58encode(data)) == data
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=40), st.binary(max_size=2500))
+def test_base58_encode_matches_the_base58_package_with_leading_zeros(zeros, data):
+    """Byte-identical to the ``base58`` package across the chunk and SWAR boundaries, leading zero bytes included."""
+    data = b"\0" * zeros + data
+    ours = _b58encode(data)
+    assert ours == base58.b58encode(data).decode()
+    assert _b58decode(ours) == data
+
+
+@pytest.mark.parametrize("digits", [1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 511, 512, 1024, 2049])
+def test_base58_at_powers_of_58(digits):
+    """Values at a digit-count boundary (58**k - 1 is all 'z', 58**k is '2' then zeros) exercise every carry."""
+    for n in (58**digits - 1, 58**digits, 58**digits + 1, 58 ** (digits - 1) * 57):
+        data = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        assert _b58encode(data) == base58.b58encode(data).decode()
+        assert _b58decode(_b58encode(data)) == data
+    top = 58**digits - 1
+    assert _b58encode(b"\0\0" + top.to_bytes((top.bit_length() + 7) // 8, "big")) == "11" + "z" * digits
+
+
+def test_base58_decode_rejects_characters_outside_the_alphabet():
+    for bad in ("0", "O", "I", "l", "+", "\u00e9", "2z\u0660"):
+        with pytest.raises(ValueError, match="outside the base58 alphabet"):
+            _b58decode("2" + bad)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_only_proof_format_errors(data):
