@@ -1,7 +1,10 @@
 // Verifies a credential signed by anchorcred with Digital Bazaar's libraries (@digitalbazaar/vc 7.3.0 +
 // eddsa-rdfc-2022-cryptosuite), fully offline: JSON-LD contexts come from verifier/contexts/ through its pinned
-// manifest, DID documents from the input file. Usage: node verify.mjs <input.json>
-// input = {"credential": {...}, "didDocuments": {"did:...": {...}}}; prints one JSON object on stdout.
+// manifest, DID documents from the input file or from files given on the command line. Usage:
+//   node verify.mjs <input.json>                                   input = {"credential": {...}, "didDocuments": {...}}
+//   node verify.mjs [--did-document did.json]... <credential.json>  a bare credential; each DID document (e.g. the
+//                                                                   issuer's did:web one) is keyed by its "id"
+// Prints one JSON object on stdout.
 //
 // Only the eddsa-rdfc-2022 proofs are checked: anchorcred credentials also carry a merkle-proof-2019 proof
 // (chained after the signature), a cryptosuite these libraries do not know, so it is filtered out here. Removing
@@ -18,8 +21,37 @@ const here = dirname(fileURLToPath(import.meta.url));
 const contextsDir = join(here, '..', '..', 'verifier', 'contexts');
 const manifest = JSON.parse(readFileSync(join(contextsDir, 'manifest.json'), 'utf8'));
 
-const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const didDocuments = input.didDocuments || {};
+function parseArgs(argv) {
+  const didDocumentFiles = [];
+  const positional = [];
+  for(let i = 0; i < argv.length; i++) {
+    if(argv[i] === '--did-document') {
+      if(i + 1 >= argv.length) {
+        throw new Error('--did-document needs a file');
+      }
+      didDocumentFiles.push(argv[++i]);
+    } else {
+      positional.push(argv[i]);
+    }
+  }
+  if(positional.length !== 1) {
+    throw new Error('usage: node verify.mjs [--did-document FILE]... <input.json | credential.json>');
+  }
+  return {inputFile: positional[0], didDocumentFiles};
+}
+
+const args = parseArgs(process.argv.slice(2));
+const raw = JSON.parse(readFileSync(args.inputFile, 'utf8'));
+// The wrapped form {"credential", "didDocuments"} or a bare credential (it has an @context, the wrapper has not).
+const input = raw['@context'] === undefined && raw.credential ? raw : {credential: raw, didDocuments: {}};
+const didDocuments = {...(input.didDocuments || {})};
+for(const file of args.didDocumentFiles) {
+  const didDocument = JSON.parse(readFileSync(file, 'utf8'));
+  if(typeof didDocument.id !== 'string' || !didDocument.id.startsWith('did:')) {
+    throw new Error(`${file}: a DID document needs an "id" that is a DID`);
+  }
+  didDocuments[didDocument.id] = didDocument;
+}
 
 function loadContext(url) {
   const entry = manifest[url];
