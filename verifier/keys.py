@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import base58
@@ -59,6 +60,8 @@ def encode_multikey(key: PublicKey) -> str:
     raise ValueError(f"unsupported key type {key.kind!r}")
 
 
+# Pure functions of their (hashable) argument, called for every credential of a batch with the issuer's same key.
+@lru_cache(maxsize=1024)
 def decode_multikey(value: str) -> PublicKey:
     """``z6Mk…`` → Ed25519 (32 bytes); ``zQ3s…`` → secp256k1 (33-byte compressed point)."""
     data = multibase_decode(value)
@@ -92,6 +95,7 @@ def compress_secp256k1(raw: bytes) -> bytes:
     return bytes([2 + (y & 1)]) + x
 
 
+@lru_cache(maxsize=1024)
 def decompress_secp256k1(raw: bytes) -> bytes:
     """64-byte X || Y of a secp256k1 point given compressed (33) or uncompressed (64/65) bytes."""
     if len(raw) == 65 and raw[0] == 4:
@@ -191,6 +195,7 @@ def keccak256(data: bytes) -> bytes:
     return keccak.new(digest_bits=256, data=data).digest()
 
 
+@lru_cache(maxsize=4096)
 def to_checksum_address(address: str) -> str:
     """EIP-55 mixed-case checksum of a 20-byte hex address."""
     hex_addr = address.lower().removeprefix("0x")
