@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import secrets
 import uuid
@@ -129,31 +130,6 @@ def _sign_range(bounds: tuple[int, int]) -> list[SignedCredential]:
     return out
 
 
-def sign_all(
-    docs: Sequence[dict[str, Any]], identity: IssuerIdentity, *, created: str, workers: int, progress: Progress | None
-) -> list[SignedCredential]:
-    _STATE.clear()
-    _STATE.update(docs=docs, identity=identity, created=created)
-    ranges = [(i, min(i + CHUNK, len(docs))) for i in range(0, len(docs), CHUNK)]
-    results: list[SignedCredential] = []
-    try:
-        if workers <= 1 or len(ranges) == 1:
-            for r in ranges:
-                results.extend(_sign_range(r))
-                if progress:
-                    progress("sign", len(results), len(docs))
-        else:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for chunk in pool.imap(_sign_range, ranges):
-                    results.extend(chunk)
-                    if progress:
-                        progress("sign", len(results), len(docs))
-    finally:
-        _STATE.clear()
-    return results
-
-
-# ── 4. prove and write ───────────────────────────────────────────────────────────────────────────────────────────
 def _anchoring_method(identity: IssuerIdentity) -> str:
     if identity.anchoring_method is not None:
         return identity.anchoring_method
@@ -161,55 +137,129 @@ def _anchoring_method(identity: IssuerIdentity) -> str:
     return f"did:key:{mk}#{mk}"
 
 
-def _prove_range(bounds: tuple[int, int]) -> int:
-    signed: Sequence[SignedCredential] = _STATE["signed"]
-    tree: MerkleTree = _STATE["tree"]
-    names: Sequence[str] = _STATE["names"]
-    out_dir: Path = _STATE["out_dir"]
-    for i in range(*bounds):
-        s = signed[i]
-        proof_value = encode_proof_value(MerkleProof2019(tree.root, s.leaf, tree.path(i), (_STATE["anchor"],)))
-        merkle = make_proof(
-            proof_value=proof_value, verification_method=_STATE["method"], created=_STATE["created"],
-            previous_proof=s.eddsa_proof["id"],
-        )
-        proofs = json.dumps([s.eddsa_proof, merkle], ensure_ascii=False, separators=(",", ":"))
-        _write_new(out_dir / names[i], f'{s.head},"proof":{proofs}}}\n')
-    return bounds[1] - bounds[0]
+@dataclass(frozen=True)
+class _WriteOrder:
+    """What a shard needs, once the root is anchored, to finish and write its credentials."""
+
+    tree: MerkleTree
+    anchor: Anchor
+    method: str
+    created: str
+    names: Sequence[str]
+    out_dir: Path
 
 
-def write_all(
-    signed: Sequence[SignedCredential], tree: MerkleTree, out_dir: Path, names: Sequence[str], *,
-    anchor: Anchor, method: str, created: str, workers: int, progress: Progress | None,
-) -> list[Path]:
-    """Add each credential's merkle-proof-2019 proof and write it (in worker processes, like signing)."""
-    _STATE.clear()
-    _STATE.update(signed=signed, tree=tree, names=names, out_dir=out_dir, anchor=anchor, method=method, created=created)
-    ranges = [(i, min(i + CHUNK, len(signed))) for i in range(0, len(signed), CHUNK)]
-    done = 0
+def _prove_and_write(i: int, s: SignedCredential, order: _WriteOrder) -> None:
+    proof_value = encode_proof_value(MerkleProof2019(order.tree.root, s.leaf, order.tree.path(i), (order.anchor,)))
+    merkle = make_proof(
+        proof_value=proof_value, verification_method=order.method, created=order.created,
+        previous_proof=s.eddsa_proof["id"],
+    )
+    proofs = json.dumps([s.eddsa_proof, merkle], ensure_ascii=False, separators=(",", ":"))
+    _write_new(order.out_dir / order.names[i], f'{s.head},"proof":{proofs}}}\n')
+
+
+# ── 1 and 4 in worker processes ─────────────────────────────────────────────────────────────────────────────────
+# Each worker owns a contiguous shard for the whole batch: it signs its credentials, sends back only their leaves,
+# keeps the signed documents, and after the parent has anchored the root it writes them. Nothing large crosses a
+# process boundary, and the documents are built in the worker (fork inherits the template, not 10,000 dicts).
+def _shard_main(conn, lo: int, hi: int) -> None:
     try:
-        if workers <= 1 or len(ranges) == 1:
-            results = map(_prove_range, ranges)
-            for n in results:
-                done += n
-                if progress:
-                    progress("write", done, len(signed))
-        else:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for n in pool.imap_unordered(_prove_range, ranges):
-                    done += n
-                    if progress:
-                        progress("write", done, len(signed))
+        signed: list[SignedCredential] = []
+        for a in range(lo, hi, CHUNK):
+            signed.extend(_sign_range((a, min(a + CHUNK, hi))))
+            conn.send(("sign", min(a + CHUNK, hi) - a))
+        conn.send(("leaves", [s.leaf for s in signed]))
+        order = conn.recv()
+        if order is None:  # anchoring failed: nothing is written
+            return
+        for k, s in enumerate(signed):
+            _prove_and_write(lo + k, s, order)
+            if (k + 1) % CHUNK == 0 or k + 1 == len(signed):
+                conn.send(("write", (k % CHUNK) + 1))
+        conn.send(("done", None))
+    except BaseException as exc:  # report it to the parent, which raises it with the shard named
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
-        _STATE.clear()
-    return [out_dir / n for n in names]
+        conn.close()
+
+
+class _Shards:
+    def __init__(self, n: int, workers: int):
+        ctx = multiprocessing.get_context("fork")
+        size = -(-n // workers)
+        self.bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+        self.conns = []
+        self.procs = []
+        for lo, hi in self.bounds:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_shard_main, args=(child, lo, hi), daemon=True)
+            proc.start()
+            child.close()
+            self.conns.append(parent)
+            self.procs.append(proc)
+
+    def collect(self, final: str, progress: Progress | None, total: int) -> list[Any]:
+        """Messages until every shard sent ``final``; returns their payloads in shard order."""
+        results: dict[int, Any] = {}
+        done = 0
+        pending = dict(enumerate(self.conns))
+        while pending:
+            for conn in multiprocessing.connection.wait(list(pending.values())):
+                k = next(i for i, c in pending.items() if c is conn)
+                try:
+                    kind, payload = conn.recv()
+                except EOFError:
+                    raise RuntimeError(f"signing worker {k} ended without a word (exit code {self.procs[k].exitcode})") from None
+                if kind == "error":
+                    raise RuntimeError(f"signing worker {k} failed: {payload}")
+                if kind == final:
+                    results[k] = payload
+                    del pending[k]
+                elif progress:
+                    done += payload
+                    progress(kind, done, total)
+        return [results[k] for k in range(len(self.conns))]
+
+    def send_all(self, message: Any) -> None:
+        for conn in self.conns:
+            conn.send(message)
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.close()
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+
+
+# ── 2, 3: tree and anchor (in the parent) ──────────────────────────────────────────────────────────────────────
+def _anchor(*, signed_leaves: list[bytes], writer: LedgerWriter, progress: Progress | None):
+    tree = build_tree(signed_leaves)
+    if progress:
+        progress("anchor", 0, 1)
+    receipt = writer.anchor(tree.root)
+    if progress:
+        progress("anchor", 1, 1)
+    return tree, receipt
+
+
+def _order(tree, receipt, identity, created, names, out_dir) -> _WriteOrder:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    anchor = Anchor("eth", receipt.chain_id, receipt.tx_hash)
+    return _WriteOrder(tree, anchor, _anchoring_method(identity), created, names, out_dir)
 
 
 def _write_new(path: Path, text: str) -> None:
     # O_EXCL: an earlier credential is never overwritten, whatever the name clash.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    try:
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
 
 
 def issue_batch(
@@ -226,24 +276,41 @@ def issue_batch(
 ) -> BatchResult:
     if not docs:
         raise ValueError("a batch needs at least one credential")
-    workers = workers or min(os.cpu_count() or 1, 4)
-    signed = sign_all(docs, identity, created=created, workers=workers, progress=progress)
-
-    tree = build_tree([s.leaf for s in signed])
-    if progress:
-        progress("anchor", 0, 1)
-    receipt = writer.anchor(tree.root)
-    if progress:
-        progress("anchor", 1, 1)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(workers or min(os.cpu_count() or 1, 4), -(-len(docs) // CHUNK)))
     ids = docs.ids if isinstance(docs, BatchDocuments) else [d["id"] for d in docs]
     names = list(file_names) if file_names else [f"{cid.rsplit(':', 1)[-1]}.json" for cid in ids]
-    files = write_all(
-        signed, tree, out_dir, names,
-        anchor=Anchor("eth", receipt.chain_id, receipt.tx_hash),
-        method=_anchoring_method(identity), created=created, workers=workers, progress=progress,
-    )
+    _STATE.clear()
+    _STATE.update(docs=docs, identity=identity, created=created)
+    try:
+        if workers == 1:
+            signed = []
+            for a in range(0, len(docs), CHUNK):
+                signed.extend(_sign_range((a, min(a + CHUNK, len(docs)))))
+                if progress:
+                    progress("sign", len(signed), len(docs))
+            tree, receipt = _anchor(signed_leaves=[s.leaf for s in signed], writer=writer, progress=progress)
+            order = _order(tree, receipt, identity, created, names, out_dir)
+            for i, s in enumerate(signed):
+                _prove_and_write(i, s, order)
+                if progress and ((i + 1) % CHUNK == 0 or i + 1 == len(signed)):
+                    progress("write", i + 1, len(signed))
+        else:
+            _sign_range((0, 1))  # learn the document shapes once here; the forked workers inherit the templates
+            shards = _Shards(len(docs), workers)
+            try:
+                leaves = [leaf for part in shards.collect("leaves", progress, len(docs)) for leaf in part]
+                try:
+                    tree, receipt = _anchor(signed_leaves=leaves, writer=writer, progress=progress)
+                except BaseException:
+                    shards.send_all(None)
+                    raise
+                shards.send_all(_order(tree, receipt, identity, created, names, out_dir))
+                shards.collect("done", progress, len(docs))
+            finally:
+                shards.close()
+    finally:
+        _STATE.clear()
+    files = [out_dir / n for n in names]
 
     did_path: Path | None = None
     if not identity.did.startswith("did:key:"):
@@ -257,7 +324,7 @@ def issue_batch(
         json.dumps(
             {
                 "merkle_root": tree.root.hex(),
-                "count": len(signed),
+                "count": len(docs),
                 "ledger": ledger_label,
                 "chain_id": receipt.chain_id,
                 "transaction": receipt.tx_hash,
@@ -272,4 +339,4 @@ def issue_batch(
         + "\n",
         "utf-8",
     )
-    return BatchResult(len(signed), tree.root, receipt, ledger_label, out_dir, tuple(files), did_path, manifest)
+    return BatchResult(len(docs), tree.root, receipt, ledger_label, out_dir, tuple(files), did_path, manifest)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import base58
 
 from issuer.achievement import Achievement
 from issuer.errors import InputFileError, RosterError
+from verifier.keys import KeyFormatError, decode_multikey
 
 __all__ = ["Learner", "load_roster", "parse_roster", "REQUIRED_COLUMNS", "OPTIONAL_COLUMNS"]
 
@@ -29,7 +29,6 @@ OPTIONAL_COLUMNS = ("learner_did", "grade", "ects", "completion_date")
 _EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 _DID_RE = re.compile(r"^did:[a-z0-9]+:(?:[A-Za-z0-9._%-]*:)*[A-Za-z0-9._%-]+$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_ED25519_MULTICODEC = b"\xed\x01"
 
 
 @dataclass(frozen=True)
@@ -55,12 +54,11 @@ def _did_problem(value: str) -> str | None:
         return f"learner_did must be a DID like did:key:z6Mk…, got {value!r}"
     if value.startswith("did:key:"):
         # did:key v0.7 §3.1.2: multibase base58btc ('z') of multicodec ed25519-pub (0xed01) + 32-byte key.
-        mb = value[len("did:key:"):]
         try:
-            raw = base58.b58decode(mb[1:]) if mb.startswith("z") else b""
-        except ValueError:
-            raw = b""
-        if not (raw.startswith(_ED25519_MULTICODEC) and len(raw) == 34):
+            kind = decode_multikey(value[len("did:key:"):]).kind
+        except KeyFormatError:
+            kind = None
+        if kind != "Ed25519":
             return f"learner_did must be an Ed25519 did:key (z6Mk…), got {value!r}"
     return None
 

@@ -132,15 +132,15 @@ def verify_command(
     )
     now = datetime.now(timezone.utc)
     console = Console(highlight=False)
-    reports = []
-    for path in files:
-        doc = read_credential(path)
-        if isinstance(doc, Unreadable):
-            report = unreadable_report(str(path), doc.reason, now=now)
-        else:
-            report = verifier.verify(doc, now=now, source=str(path))
-        reports.append(report)
-        if not as_json:
+    loaded = [(str(path), read_credential(path)) for path in files]
+    readable = [(src, doc) for src, doc in loaded if not isinstance(doc, Unreadable)]
+    verified = iter(verifier.verify_many(readable, now=now, workers=min(os.cpu_count() or 1, 4)))
+    reports = [
+        unreadable_report(src, doc.reason, now=now) if isinstance(doc, Unreadable) else next(verified)
+        for src, doc in loaded
+    ]
+    if not as_json:
+        for report in reports:
             render(console, report)
     if as_json:
         print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False))

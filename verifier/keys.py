@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import base58
 from Crypto.Hash import keccak
 
+from verifier.base58btc import b58decode, b58encode
 from verifier.errors import InvalidInputError
 
 ED25519_PUB = b"\xed\x01"  # multicodec ed25519-pub (varint 0xed)
@@ -41,13 +41,13 @@ def multibase_decode(value: str) -> bytes:
     if not isinstance(value, str) or not value.startswith("z") or len(value) < 2:
         raise KeyFormatError(f"expected a base58btc multibase string starting with 'z', got {value!r:.60}")
     try:
-        return base58.b58decode(value[1:])
+        return b58decode(value[1:])
     except ValueError as exc:
         raise KeyFormatError(f"invalid base58btc in {value!r:.60}: {exc}") from exc
 
 
 def multibase_encode(data: bytes) -> str:
-    return "z" + base58.b58encode(data).decode("ascii")
+    return "z" + b58encode(data)
 
 
 def encode_multikey(key: PublicKey) -> str:

@@ -7,7 +7,9 @@ any fail → failed; else any indeterminate or skipped → partially verified; e
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -55,7 +57,12 @@ class Report:
     verified_at: str  # the one reference time of this verification (ISO 8601, UTC)
     issuer: dict[str, Any] = field(default_factory=dict)
     anchor: dict[str, Any] = field(default_factory=dict)
-    eu_elements: tuple[tuple[str, str], ...] = ()
+    # The EU elements in readable form, made only when read (a bulk run that needs verdicts only skips it).
+    summarize: Callable[[], list[tuple[str, str]]] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def eu_elements(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self.summarize()) if self.summarize else ()
 
     @property
     def verdict(self) -> Verdict:

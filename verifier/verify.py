@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timezone
 from typing import Any
 
@@ -47,12 +49,72 @@ class Verifier:
 
     def verify(self, document: Any, *, now: datetime | None = None, source: str = "") -> Report:
         now = now or datetime.now(timezone.utc)
+        parsed = self._parse(document)
+        if isinstance(parsed, str):
+            return unreadable_report(source, parsed, now=now)
+        return self._judge(parsed, self._gather(parsed), now=now, source=source)
+
+    def verify_many(
+        self, documents: Iterable[tuple[str, Any]], *, now: datetime | None = None, workers: int = 1
+    ) -> list[Report]:
+        """Reports in input order, with one reference time for the whole run.
+
+        With ``workers`` > 1 and enough documents, the evidence is gathered here first (all the I/O, each issuer DID
+        and each anchor once, through the caches), then the pure checks run in forked worker processes that inherit
+        the parsed credentials and their evidence and do no I/O at all.
+        """
+        now = now or datetime.now(timezone.utc)
+        items = list(documents)
+        parsed = [self._parse(doc) for _, doc in items]
+        evidence = [None if isinstance(p, str) else self._gather(p) for p in parsed]
+        if workers > 1 and len(items) >= PARALLEL_MIN and "fork" in multiprocessing.get_all_start_methods():
+            global _BULK
+            first = self._report(0, items, parsed, evidence, now)  # learns the shapes once, before the fork
+            _BULK = (self, items, parsed, evidence, now)
+            try:
+                chunk = max(16, len(items) // (workers * 4))
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    parts = pool.map(_judge_range, _ranges(len(items) - 1, chunk, start=1))
+            finally:
+                _BULK = None
+            # Workers send back the check results only; the reports (which refer to the documents) are made here.
+            reports = [first]
+            for i, (results, issuer, anchor) in enumerate((r for part in parts for r in part), start=1):
+                reports.append(self._assemble(i, items, parsed, now, results, issuer, anchor))
+            return reports
+        return [self._report(i, items, parsed, evidence, now) for i in range(len(items))]
+
+    def _report(self, i: int, items, parsed, evidence, now: datetime) -> Report:
+        if isinstance(parsed[i], str):
+            return unreadable_report(items[i][0], parsed[i], now=now)
+        return self._assemble(i, items, parsed, now, *self._results(parsed[i], evidence[i], now))
+
+    def _assemble(self, i: int, items, parsed, now: datetime, results, issuer, anchor) -> Report:
+        cred = parsed[i]
+        if isinstance(cred, str):
+            return unreadable_report(items[i][0], cred, now=now)
+        return Report(
+            source=items[i][0],
+            credential_id=cred.credential_id,
+            checks=results,
+            verified_at=now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            issuer=issuer,
+            anchor=anchor,
+            summarize=partial(eu_elements_summary, cred.document),
+        )
+
+    def _parse(self, document: Any) -> ParsedCredential | str:
+        """The parsed credential, or why the input is not one."""
         try:
-            cred = parse_credential(document, network_labels=dict(self._options.network_labels or {}))
+            return parse_credential(document, network_labels=dict(self._options.network_labels or {}))
         except InvalidInputError as exc:
-            return unreadable_report(source, exc.diagnostics(), now=now)
-        verified_at = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        evidence = self._gather(cred)
+            return exc.diagnostics()
+
+    def _judge(self, cred: ParsedCredential, evidence: checks.Evidence, *, now: datetime, source: str) -> Report:
+        return self._assemble(0, [(source, cred.document)], [cred], now, *self._results(cred, evidence, now))
+
+    def _results(self, cred: ParsedCredential, evidence: checks.Evidence, now: datetime):
+        """The checks, in their fixed order, on values only; with the issuer and anchor summaries."""
         ws = checks.Workspace()
         canon = self._canon
         results = (
@@ -63,19 +125,7 @@ class Verifier:
             checks.check_anchor(cred, evidence, ws),
             checks.check_validity(cred, now=now),
         )
-        return Report(
-            source=source,
-            credential_id=cred.credential_id,
-            checks=results,
-            verified_at=verified_at,
-            issuer=self._issuer_summary(cred, evidence),
-            anchor=self._anchor_summary(cred, evidence),
-            eu_elements=tuple(eu_elements_summary(cred.document)),
-        )
-
-    def verify_many(self, documents: Iterable[tuple[str, Any]], *, now: datetime | None = None) -> list[Report]:
-        now = now or datetime.now(timezone.utc)  # one reference time for the whole run
-        return [self.verify(doc, now=now, source=src) for src, doc in documents]
+        return results, self._issuer_summary(cred, evidence), self._anchor_summary(cred, evidence)
 
     # ── evidence (the only I/O) ──────────────────────────────────────────────────────────────────────────────
     def _gather(self, cred: ParsedCredential) -> checks.Evidence:
@@ -135,6 +185,23 @@ class Verifier:
                 mode=ev.anchor.mode,
             )
         return out
+
+
+PARALLEL_MIN = 64  # below this, forking costs more than it saves
+_BULK: tuple | None = None  # (verifier, items, parsed, evidence, now), inherited by forked workers
+
+
+def _ranges(n: int, size: int, *, start: int = 0) -> list[tuple[int, int]]:
+    return [(i, min(i + size, start + n)) for i in range(start, start + n, size)]
+
+
+def _judge_range(bounds: tuple[int, int]) -> list[tuple]:
+    verifier, items, parsed, evidence, now = _BULK  # type: ignore[misc]
+    out = []
+    for i in range(*bounds):
+        cred = parsed[i]
+        out.append(((), {}, {}) if isinstance(cred, str) else verifier._results(cred, evidence[i], now))
+    return out
 
 
 def unreadable_report(source: str, reason: str, *, now: datetime) -> Report:

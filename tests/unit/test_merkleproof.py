@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from verifier.errors import ProofFormatError
 from verifier.merkle import PathStep, build_tree
+from verifier.base58btc import b58decode, b58encode
 from verifier.merkleproof import (
     BLOCKCERTS_ETH_NETWORK_LABELS,
     MAX_ANCHORS,
@@ -19,8 +20,6 @@ from verifier.merkleproof import (
     MAX_PROOF_VALUE_CHARS,
     Anchor,
     MerkleProof2019,
-    _b58decode,
-    _b58encode,
     decode_proof_value,
     encode_proof_value,
     is_merkle_proof,
@@ -256,15 +255,15 @@ def test_max_length_input_decodes_quickly():
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=300))
 def test_base58_codec_matches_the_base58_package(data):
-    assert _b58encode(data) == base58.b58encode(data).decode()
-    assert _b58decode(base58.b58encode(data).decode()) == data
+    assert b58encode(data) == base58.b58encode(data).decode()
+    assert b58decode(base58.b58encode(data).decode()) == data
 
 
 @pytest.mark.parametrize("size", [0, 1, 33, 1200, 5000])
 def test_base58_codec_on_long_and_zero_prefixed_input(size):
     data = b"\0\0" + hashlib.sha256(str(size).encode()).digest() * (size // 32) + b"\xff" * (size % 32)
-    assert _b58encode(data) == base58.b58encode(data).decode()
-    assert _b58decode(_b58encode(data)) == data
+    assert b58encode(data) == base58.b58encode(data).decode()
+    assert b58decode(b58encode(data)) == data
 
 
 @settings(max_examples=300, deadline=None)
@@ -272,9 +271,9 @@ def test_base58_codec_on_long_and_zero_prefixed_input(size):
 def test_base58_encode_matches_the_base58_package_with_leading_zeros(zeros, data):
     """Byte-identical to the ``base58`` package across the chunk and SWAR boundaries, leading zero bytes included."""
     data = b"\0" * zeros + data
-    ours = _b58encode(data)
+    ours = b58encode(data)
     assert ours == base58.b58encode(data).decode()
-    assert _b58decode(ours) == data
+    assert b58decode(ours) == data
 
 
 @pytest.mark.parametrize("digits", [1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 511, 512, 1024, 2049])
@@ -282,16 +281,16 @@ def test_base58_at_powers_of_58(digits):
     """Values at a digit-count boundary (58**k - 1 is all 'z', 58**k is '2' then zeros) exercise every carry."""
     for n in (58**digits - 1, 58**digits, 58**digits + 1, 58 ** (digits - 1) * 57):
         data = n.to_bytes((n.bit_length() + 7) // 8, "big")
-        assert _b58encode(data) == base58.b58encode(data).decode()
-        assert _b58decode(_b58encode(data)) == data
+        assert b58encode(data) == base58.b58encode(data).decode()
+        assert b58decode(b58encode(data)) == data
     top = 58**digits - 1
-    assert _b58encode(b"\0\0" + top.to_bytes((top.bit_length() + 7) // 8, "big")) == "11" + "z" * digits
+    assert b58encode(b"\0\0" + top.to_bytes((top.bit_length() + 7) // 8, "big")) == "11" + "z" * digits
 
 
 def test_base58_decode_rejects_characters_outside_the_alphabet():
     for bad in ("0", "O", "I", "l", "+", "\u00e9", "2z\u0660"):
         with pytest.raises(ValueError, match="outside the base58 alphabet"):
-            _b58decode("2" + bad)
+            b58decode("2" + bad)
 
 
 @settings(max_examples=200, deadline=None)
