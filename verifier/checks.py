@@ -279,7 +279,11 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
             "anchor", t, Status.INDETERMINATE,
             f"{summary}; {a.confirmations} confirmation(s), {ev.min_confirmations} required",
         )
-    return _result("anchor", t, Status.PASS, f"{summary}; {a.confirmations} confirmation(s) on {where}")
+    how = {"contract": "registry record matches", "call": "anchor() call, registry not configured", "calldata": "root in calldata"}
+    return _result(
+        "anchor", t, Status.PASS,
+        f"{summary}; {a.confirmations} confirmation(s) on {where}; {how.get(a.mode, a.mode)}",
+    )
 
 
 # 6 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────

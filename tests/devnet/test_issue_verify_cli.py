@@ -83,3 +83,50 @@ def test_stopped_devnet_gives_indeterminate_never_verified(devnet_cli, tmp_path)
     assert report["verdict"] == "partially_verified"
     anchor = next(c for c in report["checks"] if c["id"] == "anchor")
     assert anchor["status"] == "indeterminate"
+
+
+def test_issue_on_any_rpc_node(devnet_factory, tmp_path):
+    """--ledger rpc: a node the issuer does not manage; the registry is deployed beforehand, the key funded."""
+    from eth_account import Account
+
+    from issuer.keys import load_or_create_identity
+    from issuer.ledger.devnet import fund_from_dev_account
+    from issuer.ledger.evm import deploy_registry
+
+    node = devnet_factory(chain_id=4242)
+    status = node.start()
+    w3 = node.web3()
+    data = tmp_path / "data"
+    identity = load_or_create_identity(data / "issuer" / "keys.json", "did:web:www.tu-example.de")
+    account = Account.from_key(identity.secp256k1_secret)
+    fund_from_dev_account(w3, account.address, 10**18)
+    registry = deploy_registry(w3, account)
+
+    out = tmp_path / "out"
+    proc = cli("issue", "--achievement", "examples/achievement.yaml", "--roster", "examples/roster.csv",
+               "--out", str(out), "--ledger", "rpc", "--rpc-url", status.rpc_url, "--registry", registry, data=data)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "chain 4242" in proc.stdout
+    files = sorted(out.glob("*.json"))
+    proc = cli("verify", "--json", "--rpc-url", status.rpc_url, "--chain-id", "4242", "--registry", registry,
+               *map(str, files), data=tmp_path / "elsewhere")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert {r["verdict"] for r in json.loads(proc.stdout)} == {"verified"}
+
+    # Without --registry the verifier still finds the root in the transaction, sent by the issuer's bound key.
+    proc = cli("verify", "--json", "--rpc-url", status.rpc_url, "--chain-id", "4242", str(files[0]),
+               data=tmp_path / "elsewhere")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_unfunded_issuer_gets_a_clear_error_and_no_files(devnet_factory, tmp_path):
+    node = devnet_factory(chain_id=4243)
+    status = node.start()
+    out = tmp_path / "out"
+    proc = cli("issue", "--achievement", "examples/achievement.yaml", "--roster", "examples/roster.csv",
+               "--out", str(out), "--ledger", "rpc", "--rpc-url", status.rpc_url, "--mode", "calldata",
+               data=tmp_path / "data")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error:")
+    assert not list(out.glob("*.json")) if out.exists() else True

@@ -161,12 +161,24 @@ def test_reader_reads_calldata_mode(chain, issuer_account):
     assert evidence.confirmations == 1 and evidence.block_time == receipt.block_time
 
 
-def test_reader_without_registry_sees_calldata_of_the_call(chain, issuer_account):
+def test_reader_without_registry_reads_the_root_from_the_call_but_no_record(chain, issuer_account):
     root = _root(9)
     receipt = chain.writer(issuer_account).anchor(root)
     reader = EvmReader(chain.transport(), chain_id=chain.chain_id, registry_address=None)
     evidence = reader.read_anchor(AnchorRef(chain.chain_id, receipt.tx_hash), root)
-    assert evidence.mode == "calldata" and evidence.carried_root is None  # 36 bytes of call, not a bare root
+    # anchor(root) on a contract the verifier was not told about: the signed call carries the root, and no registry
+    # record is read (an unknown contract's storage proves nothing).
+    assert evidence.mode == "call" and evidence.carried_root == root
+    assert evidence.registry_sender is None and evidence.registry_time is None
+
+
+def test_reader_with_another_registry_does_not_trust_the_called_contract(chain, issuer_account):
+    root = _root(10)
+    receipt = chain.writer(issuer_account).anchor(root)
+    other = "0x" + "12" * 20
+    reader = EvmReader(chain.transport(), chain_id=chain.chain_id, registry_address=other)
+    evidence = reader.read_anchor(AnchorRef(chain.chain_id, receipt.tx_hash), root)
+    assert evidence.mode == "call" and evidence.registry_sender is None
 
 
 def test_unknown_transaction_reads_none(chain):

@@ -64,7 +64,9 @@ class AnchorEvidence:
     sender: str  # EIP-55
     to: str | None  # EIP-55, None for a contract creation
     status_ok: bool  # receipt status 1
-    mode: str  # "contract": a call of anchor(bytes32) on the configured registry; "calldata": anything else
+    # "contract": anchor(bytes32) on the configured registry; "call": anchor(bytes32) on another (or an unconfigured)
+    # contract, registry not consulted; "calldata": anything else (the root, if any, is the whole input)
+    mode: str
     carried_root: bytes | None  # the 32-byte root the transaction carries, None if it carries none
     registry_sender: str | None  # anchorOf(root) in contract mode; None if not anchored or not contract mode
     registry_time: datetime | None

@@ -302,8 +302,12 @@ class EvmReader:
         )
 
     def _mode_and_root(self, to: str | None, data: bytes) -> tuple[str, bytes | None]:
-        if self.registry_address and to == self.registry_address and len(data) == 36 and data[:4] == ANCHOR_SELECTOR:
-            return "contract", data[4:]
+        if len(data) == 36 and data[:4] == ANCHOR_SELECTOR:
+            if self.registry_address and to == self.registry_address:
+                return "contract", data[4:]
+            # anchor(root) sent to a contract this verifier was not told about: the signed transaction still carries
+            # the root (as calldata does), but no registry record is read or trusted.
+            return "call", data[4:]
         # The Blockcerts way: the root is the whole calldata of a plain transaction.
         return "calldata", data if len(data) == 32 else None
 
