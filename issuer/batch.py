@@ -12,6 +12,7 @@ written under fresh names (the credential's UUID) and never overwrite an earlier
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -164,6 +165,9 @@ def _prove_and_write(i: int, s: SignedCredential, order: _WriteOrder) -> None:
 # keeps the signed documents, and after the parent has anchored the root it writes them. Nothing large crosses a
 # process boundary, and the documents are built in the worker (fork inherits the template, not 10,000 dicts).
 def _shard_main(conn, lo: int, hi: int) -> None:
+    # The work makes no reference cycles, but allocates millions of tuples: without this the cyclic collector keeps
+    # rescanning the growing list of signed credentials (measured: ~15% of a worker's time). The worker exits after.
+    gc.disable()
     try:
         signed: list[SignedCredential] = []
         for a in range(lo, hi, CHUNK):
