@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from issuer.errors import AchievementError, InputFileError
+from issuer.errors import AchievementError, InputFileError, read_input_file
 from verifier.euelements import (
     ACCREDITATION_SCHEME,
     ASSESSMENT_TYPE_SCHEME,
@@ -450,12 +450,7 @@ def parse_achievement(data: Any) -> Achievement:
 def load_achievement(path: str | Path) -> Achievement:
     """Read and validate an achievement YAML file (see examples/README.md for the fields)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(path, "no such file") from None
-    except OSError as exc:
-        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    raw = read_input_file(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

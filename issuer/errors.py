@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class IssuerError(Exception):
     """Base of every error the issuer raises on purpose."""
@@ -51,3 +53,15 @@ class RosterError(InputValidationError):
     """The roster CSV has invalid rows (or is malformed as a whole)."""
 
     what = "roster"
+
+
+def read_input_file(path: Path) -> bytes:
+    """The bytes of a registrar's input file, or an InputFileError that says why not (one line, no traceback)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(path, "is a folder, not a file") from None
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from exc

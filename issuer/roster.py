@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 from issuer.achievement import Achievement
-from issuer.errors import InputFileError, RosterError
+from issuer.errors import InputFileError, RosterError, read_input_file
 from verifier.keys import KeyFormatError, decode_multikey
 
 __all__ = ["Learner", "load_roster", "parse_roster", "REQUIRED_COLUMNS", "OPTIONAL_COLUMNS"]
@@ -194,10 +194,5 @@ def parse_roster(text: str, achievement: Achievement) -> list[Learner]:
 def load_roster(path: str | Path, achievement: Achievement) -> list[Learner]:
     """Read and validate a roster CSV file (UTF-8, header row required)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(path, "no such file") from None
-    except OSError as exc:
-        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    raw = read_input_file(path)
     return parse_roster(_decode(raw, str(path)), achievement)

@@ -17,7 +17,7 @@ from verifier import keys
 from verifier.canonical import Canonicalizer
 from verifier.dataintegrity import verify_eddsa_proof
 from verifier.did import ResolvedDid, did_of, has_relationship, public_key_of, verification_method
-from verifier.document import EDDSA_SUITE, ParsedCredential
+from verifier.document import EDDSA_SUITE, ParsedCredential, proof_list
 from verifier.errors import AnchorcredError, InvalidInputError
 from verifier.euelements import find_eu_element_problems
 from verifier.ledger.base import AnchorEvidence
@@ -148,7 +148,7 @@ def check_integrity(cred: ParsedCredential, canon: Canonicalizer, ws: Workspace)
         return _result("integrity", t, Status.SKIPPED, "the document has no canonical form (see format)")
     # The anchor proof covers the document *and* the signature (previousProof): the leaf is the document with every
     # proof except the anchor proof itself (DESIGN.md, "Canonical hashing").
-    earlier = [p for p in _proofs(cred.document) if p is not cred.merkle_proof]
+    earlier = [p for p in proof_list(cred.document) if p is not cred.merkle_proof]
     try:
         shaped = canon.extend(ws.unsecured, "proof", earlier[0] if len(earlier) == 1 else earlier)
         leaf = hashlib.sha256(canon.canonicalize_shaped(shaped).encode("utf-8")).digest()
@@ -162,11 +162,6 @@ def check_integrity(cred: ParsedCredential, canon: Canonicalizer, ws: Workspace)
         )
     ws.integrity_ok = True
     return _result("integrity", t, Status.PASS, f"recomputed hash {_short(leaf)} = targetHash")
-
-
-def _proofs(doc: Mapping[str, Any]) -> list[Any]:
-    p = doc.get("proof")
-    return [] if p is None else (list(p) if isinstance(p, list) else [p])
 
 
 # 4 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────

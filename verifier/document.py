@@ -7,6 +7,7 @@ report them with their place, and later checks can skip with a reason instead of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from verifier.errors import ProofFormatError
@@ -37,7 +38,8 @@ class ParsedCredential:
         return cid if isinstance(cid, str) else None
 
 
-def _proof_list(document: dict[str, Any]) -> list[Any]:
+def proof_list(document: Mapping[str, Any]) -> list[Any]:
+    """The document's proofs as a list, whatever they are (one object or an array); judging them is the caller's."""
     proof = document.get("proof")
     if proof is None:
         return []
@@ -78,7 +80,7 @@ def parse_credential(document: Any, *, network_labels: dict[str, int] | None = N
     if not isinstance(document, dict):
         raise ProofFormatError(f"a credential must be a JSON object, got {type(document).__name__}")
     problems: list[str] = []
-    proofs = _proof_list(document)
+    proofs = proof_list(document)
     if len(proofs) > MAX_PROOFS:
         problems.append(f"proof: at most {MAX_PROOFS} proofs are accepted, got {len(proofs)}")
         proofs = proofs[:MAX_PROOFS]

@@ -174,17 +174,9 @@ class _State:
         self.work_left = max_work
         self.max_work = max_work
         self.canonical = _IdentifierIssuer("c14n")
-        self.bnode_quads: dict[str, list[Quad]] = {}
-        bnode_quads = self.bnode_quads
-        for quad in quads:
-            s, _, o, g = quad
-            # Blank node terms are the only ones starting with "_" (IRIs start with "<", literals with '"').
-            if s[0] == "_":
-                bnode_quads.setdefault(s, []).append(quad)
-            if o[0] == "_" and o != s:
-                bnode_quads.setdefault(o, []).append(quad)
-            if g and g[0] == "_" and g != s and g != o:
-                bnode_quads.setdefault(g, []).append(quad)
+        self.bnode_quads: dict[str, list[Quad]] = {
+            node: [quads[i] for i in ix] for node, ix in blank_node_occurrences(quads).items()
+        }
         self.first_degree: dict[str, str] = {}
         self._new_hash = getattr(hashlib, hash_name, None) or (lambda data: hashlib.new(hash_name, data))
 
@@ -294,6 +286,20 @@ class _State:
                     self.canonical.issue(existing)
 
 
+def blank_node_occurrences(quads: Sequence[Quad]) -> dict[str, list[int]]:
+    """Blank node -> indices of the quads that mention it (once per quad), in quad order."""
+    where: dict[str, list[int]] = {}
+    for i, (s, _, o, g) in enumerate(quads):
+        # Blank node terms are the only ones starting with "_" (IRIs start with "<", literals with '"').
+        if s[0] == "_":
+            where.setdefault(s, []).append(i)
+        if o[0] == "_" and o != s:
+            where.setdefault(o, []).append(i)
+        if g and g[0] == "_" and g != s and g != o:
+            where.setdefault(g, []).append(i)
+    return where
+
+
 def _first_degree_lines(node: str, quads: Iterable[Quad]) -> str:
     """§4.6 steps 2-4: the node's quads with itself as _:a and other blank nodes as _:z, sorted and joined."""
     lines = []
@@ -323,14 +329,7 @@ class LayoutPlan:
     MAX_CACHE = 16384
 
     def __init__(self, quads: Sequence[Quad]):
-        where: dict[str, list[int]] = {}
-        for i, (s, _, o, g) in enumerate(quads):
-            if s[0] == "_":
-                where.setdefault(s, []).append(i)
-            if o[0] == "_" and o != s:
-                where.setdefault(o, []).append(i)
-            if g and g[0] == "_" and g != s and g != o:
-                where.setdefault(g, []).append(i)
+        where = blank_node_occurrences(quads)
         self.length = len(quads)
         self.nodes = tuple((node, tuple(ix)) for node, ix in where.items())
         with_nodes = {i for ix in where.values() for i in ix}
