@@ -382,14 +382,14 @@ class Canonicalizer:
             if len(self._memo) > self.maxsize:
                 self._memo.popitem(last=False)
             return result
-        quads, template, _ = self._quads(doc)
-        return self._finish(quads, template)
+        quads, template, rendered = self._quads(doc)
+        return self._finish(quads, template, rendered)
 
     @staticmethod
-    def _finish(quads: list[Quad], template: _Template | None) -> str:
+    def _finish(quads: list[Quad], template: _Template | None, rendered: list[str]) -> str:
         if template is None:
             return canonicalize_quads(quads)
-        fast = template.plan.canonicalize(quads)
+        fast = template.plan.canonicalize(quads, rendered)
         if fast is not None:
             return fast
         # Blank nodes whose quads are all fixed have the same first-degree hash in every document (RDFC-1.0 §4.6).
@@ -423,10 +423,11 @@ class Canonicalizer:
         return Shaped({**shaped.doc, key: value}, shaped.key[:-1] + tokens[1:], shaped.values + tuple(values))
 
     def canonicalize_shaped(self, shaped: Shaped) -> str:
-        quads, template, _ = self._quads_of(shaped)
-        return self._finish(quads, template)
+        quads, template, rendered = self._quads_of(shaped)
+        return self._finish(quads, template, rendered)
 
     def _quads_of(self, shaped: Shaped) -> tuple[list[Quad], _Template | None, list[str]]:
+        """(quads, the template they came from or None, the slots' rendered N-Quads terms)."""
         doc, key, values = shaped.doc, shaped.key, list(shaped.values)
         template = self._templates.get(key)
         if template is None:
@@ -439,12 +440,12 @@ class Canonicalizer:
         if template is _NOT_TEMPLATABLE:
             self.full_runs += 1
             return to_quads(doc, loader=self.loader), None, values
-        quads = self._instantiate(template, values)
-        if quads is None:
+        made = self._instantiate(template, values)
+        if made is None:
             self.fallbacks += 1
             return to_quads(doc, loader=self.loader), None, values
         self.hits += 1
-        return quads, template, values
+        return made[0], template, made[1]
 
     def _learn(self, doc: dict[str, Any], n_slots: int) -> Any:
         sentinels = iter(_SLOT_PREFIX + str(i) for i in range(n_slots))
@@ -492,11 +493,11 @@ class Canonicalizer:
             first_degree={n: state.hash_first_degree(n) for n in state.bnode_quads if n not in slotted_nodes},
             literal_suffix=tuple(suffixes[i] for i in range(n_slots)),
             terms=self._terms_in_play(doc),
-            plan=LayoutPlan(fixed + [tuple(t if isinstance(t, str) else "<slot>" for t in q) for q in spec]),
+            plan=LayoutPlan(fixed + spec, [suffixes[i] for i in range(n_slots)]),
             rendered=[None] * n_slots,
         )
 
-    def _instantiate(self, template: _Template, values: list[str]) -> list[Quad] | None:
+    def _instantiate(self, template: _Template, values: list[str]) -> tuple[list[Quad], list[str]] | None:
         rendered: list[str] = []
         terms = template.terms
         memo = template.rendered
@@ -530,7 +531,7 @@ class Canonicalizer:
             )
             for s, p, o, g in template.quads
         )
-        return quads  # type: ignore[return-value]
+        return quads, rendered  # type: ignore[return-value]
 
     def _terms_in_play(self, doc: dict[str, Any]) -> frozenset[str]:
         if self._shipped_terms is None:

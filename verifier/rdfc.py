@@ -328,26 +328,56 @@ class LayoutPlan:
 
     MAX_CACHE = 16384
 
-    def __init__(self, quads: Sequence[Quad]):
-        where = blank_node_occurrences(quads)
+    def __init__(self, quads: Sequence[tuple[str | int, ...]], slot_kinds: Sequence[str | None] = ()):
+        """``quads``: the layout. A term is an N-Quads string, or an int k: slot k, whose rendered value differs per
+        dataset; ``slot_kinds[k]`` is its kind (None for an IRI, else the literal's suffix), used only to tell which
+        quads could ever render equal. Slots never render as blank nodes."""
+        where = blank_node_occurrences([tuple(t if isinstance(t, str) else "<>" for t in q) for q in quads])
         self.length = len(quads)
-        self.nodes = tuple((node, tuple(ix)) for node, ix in where.items())
+        self.slotted = any(isinstance(t, int) for q in quads for t in q)
+        # node -> (its quads, the slots in them): its first-degree hash depends on nothing else
+        self.nodes = tuple(
+            (node, tuple(ix), tuple(t for i in ix for t in quads[i] if isinstance(t, int))) for node, ix in where.items()
+        )
         with_nodes = {i for ix in where.values() for i in ix}
-        self._plain = tuple(i for i in range(len(quads)) if i not in with_nodes)
-        self._labelled = tuple(sorted(with_nodes))
+
+        def is_node(t: str | int) -> bool:
+            return isinstance(t, str) and t.startswith("_:")
+
+        # Line formats by where the blank nodes are, so that the hot loop tests nothing per term.
+        self._plain = tuple(i for i in range(len(quads)) if i not in with_nodes and quads[i][3] == "")
+        self._plain_graph = tuple(i for i in range(len(quads)) if i not in with_nodes and quads[i][3] != "")
+        self._node_subject = tuple(
+            i for i in sorted(with_nodes) if is_node(quads[i][0]) and not is_node(quads[i][2]) and quads[i][3] == ""
+        )
+        self._node_object = tuple(
+            i for i in sorted(with_nodes) if not is_node(quads[i][0]) and is_node(quads[i][2]) and quads[i][3] == ""
+        )
+        done = set(self._node_subject) | set(self._node_object)
+        self._labelled = tuple(i for i in sorted(with_nodes) if i not in done)
+        self._may_collide = _pairs_that_may_render_equal(quads, slot_kinds) if self.slotted else None
         self._cache: dict[tuple, str] = {}
 
-    def canonicalize(self, quads: Sequence[Quad]) -> str | None:
-        if len(quads) != self.length or len(set(quads)) != self.length:
+    def canonicalize(self, quads: Sequence[Quad], rendered: Sequence[str] | None = None) -> str | None:
+        """Canonical N-Quads of ``quads`` (an instance of the layout), or None when this plan does not apply.
+
+        ``rendered``: the slot values the quads were made from, when the layout has slots; then duplicates are looked
+        for only among quads that could collide, and hashes are remembered by slot values.
+        """
+        if len(quads) != self.length:
+            return None
+        if rendered is None or self._may_collide is None:
+            if len(set(quads)) != self.length:
+                return None
+        elif any(quads[i] == quads[j] for i, j in self._may_collide):
             return None
         cache = self._cache
         by_node: dict[str, str] = {}
-        for node, ix in self.nodes:
-            covered = tuple([quads[i] for i in ix])
-            key = (node, covered)
+        for node, ix, slots in self.nodes:
+            key = (node, tuple([rendered[k] for k in slots])) if rendered is not None else (node, tuple([quads[i] for i in ix]))
             h = cache.get(key)
             if h is None:
-                h = hashlib.sha256(_first_degree_lines(node, covered).encode("utf-8")).hexdigest()
+                h = hashlib.sha256(_first_degree_lines(node, [quads[i] for i in ix]).encode("utf-8")).hexdigest()
                 if len(cache) >= self.MAX_CACHE:
                     cache.clear()
                 cache[key] = h
@@ -356,14 +386,40 @@ class LayoutPlan:
             return None
         label = {node: f"_:c14n{i}" for i, node in enumerate(sorted(by_node, key=by_node.__getitem__))}
         get = label.get
-        plain = [quads[i] for i in self._plain]
-        lines = [f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n" for s, p, o, g in plain]
+        lines = [f"{s} {p} {o} .\n" for s, p, o, _ in [quads[i] for i in self._plain]]
+        lines += [f"{s} {p} {o} {g} .\n" for s, p, o, g in [quads[i] for i in self._plain_graph]]
+        lines += [f"{label[s]} {p} {o} .\n" for s, p, o, _ in [quads[i] for i in self._node_subject]]
+        lines += [f"{s} {p} {label[o]} .\n" for s, p, o, _ in [quads[i] for i in self._node_object]]
         lines += [
             f"{get(s, s)} {p} {get(o, o)} {get(g, g)} .\n" if g else f"{get(s, s)} {p} {get(o, o)} .\n"
             for s, p, o, g in [quads[i] for i in self._labelled]
         ]
         lines.sort()
         return "".join(lines)
+
+
+def _pairs_that_may_render_equal(
+    quads: Sequence[tuple[str | int, ...]], slot_kinds: Sequence[str | None]
+) -> tuple[tuple[int, int], ...]:
+    """Pairs of layout quads that some slot values could make identical (a dataset is a set: RDFC dedupes them).
+
+    Two terms may render equal if both are the same string, both are slots of one kind, or one is a slot and the
+    other a string (a slot may render as any string of its kind; checking the kind would be finer, not safer).
+    """
+
+    def compatible(a: str | int, b: str | int) -> bool:
+        if isinstance(a, int) and isinstance(b, int):
+            return slot_kinds[a] == slot_kinds[b] if slot_kinds else True
+        if isinstance(a, int) or isinstance(b, int):
+            return True
+        return a == b
+
+    pairs = []
+    for i, qi in enumerate(quads):
+        for j in range(i + 1, len(quads)):
+            if all(compatible(a, b) for a, b in zip(qi, quads[j])):
+                pairs.append((i, j))
+    return tuple(pairs)
 
 
 def _dedupe(quads: Iterable[Quad]) -> list[Quad]:
