@@ -61,7 +61,7 @@ def test_issue_on_devnet_then_verify(devnet_cli, tmp_path, mode):
 
     # One tampered credential among good ones: exit 1, and its report says why.
     doc = json.loads(files[1].read_text("utf-8"))
-    doc["credentialSubject"]["result"][0]["value"] = "1.0"
+    doc["credentialSubject"]["result"][0]["value"] += " (edited)"
     files[1].write_text(json.dumps(doc), "utf-8")
     proc = cli("verify", "--json", *map(str, files), data=data)
     assert proc.returncode == 1

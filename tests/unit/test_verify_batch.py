@@ -74,7 +74,7 @@ class Unavailable:
 
 
 def case_tampered_grade(doc, batch):
-    doc["credentialSubject"]["result"][0]["value"] = "1.0"
+    doc["credentialSubject"]["result"][0]["value"] += " (edited)"
     return doc, batch.verifier(), None
 
 
