@@ -244,6 +244,8 @@ class _Template:
     # Quads with a slot only in object position (after ``fixed``), then the others (after ``object_slot``); a term
     # is a fixed N-Quads string, or an int: the index of the slot whose rendered value goes there.
     object_slot: tuple[tuple[str, str, int, str], ...]
+    subject_slot: tuple[tuple[int, str, str, str], ...]
+    subject_object_slots: tuple[tuple[int, str, int, str], ...]
     quads: tuple[tuple[str | int, str | int, str | int, str | int], ...]
     # Hash First Degree Quads of blank nodes that occur only in fixed quads: the same for every document.
     first_degree: dict[str, str]
@@ -483,12 +485,20 @@ class Canonicalizer:
             return _NOT_TEMPLATABLE  # some string does not reach the RDF form as a whole term
         state = _RdfcState(_dedupe_quads(quads), "sha256", DEFAULT_MAX_WORK)
         slotted_nodes = {t for q in spec for t in q if isinstance(t, str) and t.startswith("_:")}
-        object_slot = [q for q in spec if isinstance(q[2], int) and all(isinstance(t, str) for t in (q[0], q[1], q[3]))]
-        others = [q for q in spec if not (isinstance(q[2], int) and all(isinstance(t, str) for t in (q[0], q[1], q[3])))]
-        spec = object_slot + others  # the order _instantiate builds them in
+        def slots(q: tuple) -> tuple[bool, ...]:
+            return tuple(isinstance(t, int) for t in q)
+
+        object_slot = [q for q in spec if slots(q) == (False, False, True, False)]
+        subject_slot = [q for q in spec if slots(q) == (True, False, False, False)]
+        subject_object_slots = [q for q in spec if slots(q) == (True, False, True, False)]
+        grouped = {(False, False, True, False), (True, False, False, False), (True, False, True, False)}
+        others = [q for q in spec if slots(q) not in grouped]
+        spec = object_slot + subject_slot + subject_object_slots + others  # the order _instantiate builds them in
         return _Template(
             fixed=tuple(fixed),
             object_slot=tuple(object_slot),  # type: ignore[arg-type]
+            subject_slot=tuple(subject_slot),  # type: ignore[arg-type]
+            subject_object_slots=tuple(subject_object_slots),  # type: ignore[arg-type]
             quads=tuple(others),  # type: ignore[arg-type]
             first_degree={n: state.hash_first_degree(n) for n in state.bnode_quads if n not in slotted_nodes},
             literal_suffix=tuple(suffixes[i] for i in range(n_slots)),
@@ -520,8 +530,10 @@ class Canonicalizer:
             rendered.append(term)
         r = rendered
         quads = list(template.fixed)
-        # Most quads have one slot, in object position: build those without testing each term.
+        # Most quads have slots only in subject and/or object position: build those without testing each term.
         quads += [(s, p, r[o], g) for s, p, o, g in template.object_slot]
+        quads += [(r[s], p, o, g) for s, p, o, g in template.subject_slot]
+        quads += [(r[s], p, r[o], g) for s, p, o, g in template.subject_object_slots]
         quads.extend(
             (
                 s if s.__class__ is str else r[s],
