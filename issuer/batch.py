@@ -101,6 +101,41 @@ def build_documents(achievement: Achievement, learners: Sequence[Learner], *, is
 
 
 # ── 1. sign (in worker processes; state is inherited by fork, not pickled) ──────────────────────────────────────
+def _dumps(value: Any) -> str:
+    # Compact JSON: json's C encoder does not indent, and indenting costs more than signing.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_HOLE = "\x00anchorcred-shared-part\x00"  # a JSON string no credential holds (dumps escapes NUL as \u0000)
+
+
+def _compact_json(doc: dict[str, Any], docs: Sequence[dict[str, Any]]) -> str:
+    """``_dumps(doc)``, with the parts every credential of the batch shares (the issuer, the achievement: most of the
+    text) serialized once per batch. Only when they are the template's very objects; else the plain dumps."""
+    template = getattr(docs, "template", None)
+    subject = doc.get("credentialSubject")
+    if (
+        template is None
+        or doc.get("issuer") is not template.shared_issuer
+        or not isinstance(subject, dict)
+        or subject.get("achievement") is not template.shared_achievement
+        or list(doc).index("issuer") > list(doc).index("credentialSubject")
+    ):
+        return _dumps(doc)
+    cached = _STATE.get("shared_json")
+    if cached is None:
+        cached = _STATE["shared_json"] = (_dumps(template.shared_issuer), _dumps(template.shared_achievement))
+    issuer_json, achievement_json = cached
+    hole = _dumps(_HOLE)
+    skeleton = _dumps({**doc, "issuer": _HOLE, "credentialSubject": {**subject, "achievement": _HOLE}})
+    first = skeleton.index(hole)
+    second = skeleton.index(hole, first + len(hole))
+    return (
+        skeleton[:first] + issuer_json + skeleton[first + len(hole) : second] + achievement_json
+        + skeleton[second + len(hole) :]
+    )
+
+
 _STATE: dict[str, Any] = {}
 
 
@@ -126,8 +161,7 @@ def _sign_range(bounds: tuple[int, int]) -> list[SignedCredential]:
             unsecured_canonical=canon.canonicalize_shaped(shaped),
         )
         leaf = hashlib.sha256(canon.canonicalize_shaped(canon.extend(shaped, "proof", proof)).encode("utf-8")).digest()
-        # Compact JSON: json's C encoder does not indent, and indenting costs more than signing.
-        out.append(SignedCredential(json.dumps(doc, ensure_ascii=False, separators=(",", ":"))[:-1], proof, leaf))
+        out.append(SignedCredential(_compact_json(doc, docs)[:-1], proof, leaf))
     return out
 
 

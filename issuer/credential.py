@@ -213,6 +213,16 @@ class CredentialTemplate:
         self._description = achievement.text(achievement.description)
         self._default_grade = achievement.grading.default_grade
 
+    @property
+    def shared_issuer(self) -> dict:
+        """The issuer profile that ``build(copy=False)`` puts, as this very object, in every credential."""
+        return self._issuer
+
+    @property
+    def shared_achievement(self) -> dict:
+        """The achievement that ``build(copy=False)`` puts, as this very object, in every credential."""
+        return self._achievement
+
     def build(self, learner: Learner, *, credential_id: str, salt: str, copy: bool = True) -> dict:
         """One learner's credential. ``copy=False`` shares the batch-wide parts (issuer, achievement) between
         credentials instead of copying them: for read-only pipelines such as signing a batch, where it saves a third
