@@ -71,7 +71,9 @@ def _write_networks(data_dir: Path, chain_id: int, label: str, rpc_url: str, reg
     path.write_text(json.dumps({"networks": networks}, indent=2) + "\n", "utf-8")
 
 
-def open_devnet_ledger(data_dir: Path, identity: IssuerIdentity, mode: str, *, port: int = DEVNET_PORT) -> Ledger:
+def open_devnet_ledger(
+    data_dir: Path, identity: IssuerIdentity, mode: str, *, port: int = DEVNET_PORT, confirmations: int = 1
+) -> Ledger:
     from eth_account import Account
     from web3 import Web3
 
@@ -92,10 +94,13 @@ def open_devnet_ledger(data_dir: Path, identity: IssuerIdentity, mode: str, *, p
     if mode == "contract":
         registry = ensure_registry(w3, account, data_dir / "devnet" / "registry.json")
     _write_networks(data_dir, DEVNET_CHAIN_ID, "devnet", status.rpc_url, registry)
-    return Ledger(EvmWriter(w3, account, mode=mode, registry_address=registry), "devnet", status.rpc_url, registry)
+    writer = EvmWriter(w3, account, mode=mode, registry_address=registry, confirmations=confirmations)
+    return Ledger(writer, "devnet", status.rpc_url, registry)
 
 
-def open_rpc_ledger(data_dir: Path, identity: IssuerIdentity, mode: str, rpc_url: str, registry: str | None) -> Ledger:
+def open_rpc_ledger(
+    data_dir: Path, identity: IssuerIdentity, mode: str, rpc_url: str, registry: str | None, *, confirmations: int = 1
+) -> Ledger:
     from eth_account import Account
     from web3 import Web3
 
@@ -107,7 +112,8 @@ def open_rpc_ledger(data_dir: Path, identity: IssuerIdentity, mode: str, rpc_url
     account = Account.from_key(identity.secp256k1_secret)
     chain_id = w3.eth.chain_id
     _write_networks(data_dir, chain_id, f"chain-{chain_id}", rpc_url, registry)
-    return Ledger(EvmWriter(w3, account, mode=mode, registry_address=registry), f"chain-{chain_id}", rpc_url, registry)
+    writer = EvmWriter(w3, account, mode=mode, registry_address=registry, confirmations=confirmations)
+    return Ledger(writer, f"chain-{chain_id}", rpc_url, registry)
 
 
 # ── issue ───────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -160,6 +166,8 @@ def run_issue(
 
 def print_summary(result: BatchResult, seconds: float) -> None:
     table = Table(title="Batch issued", show_header=False, title_justify="left")
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # a root or a transaction hash is shown whole, never cut with an ellipsis
     r = result.receipt
     rows = [
         ("credentials", str(result.count)),
@@ -189,6 +197,7 @@ def issue_command(
     did: Annotated[Optional[str], typer.Option(help="Issuer DID (default: the achievement's awarding body DID)")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: $ANCHORCRED_DATA or .anchorcred)")] = None,
     devnet_port: Annotated[int, typer.Option(help="Port of the local devnet (--ledger devnet)")] = DEVNET_PORT,
+    confirmations: Annotated[int, typer.Option(min=1, max=1000, help="Blocks to wait for before the batch counts as anchored")] = 1,
 ) -> None:
     """Validate an achievement and a roster, then sign, anchor (one transaction) and write the batch."""
     data_dir = data_dir or data_dir_default()
@@ -201,8 +210,8 @@ def issue_command(
 
     def opener(identity: IssuerIdentity) -> Ledger:
         if ledger == "devnet":
-            return open_devnet_ledger(data_dir, identity, mode, port=devnet_port)
-        return open_rpc_ledger(data_dir, identity, mode, rpc_url, registry)
+            return open_devnet_ledger(data_dir, identity, mode, port=devnet_port, confirmations=confirmations)
+        return open_rpc_ledger(data_dir, identity, mode, rpc_url, registry, confirmations=confirmations)
 
     start = time.perf_counter()
     try:
