@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -356,6 +357,7 @@ class Canonicalizer:
         self.loader = loader or DEFAULT_LOADER
         self.maxsize = maxsize
         self._templates: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
         self._memo: OrderedDict[str, str] = OrderedDict()
         self.hits = 0
         self.full_runs = 0
@@ -431,14 +433,16 @@ class Canonicalizer:
     def _quads_of(self, shaped: Shaped) -> tuple[list[Quad], _Template | None, list[str]]:
         """(quads, the template they came from or None, the slots' rendered N-Quads terms)."""
         doc, key, values = shaped.doc, shaped.key, list(shaped.values)
-        template = self._templates.get(key)
+        with self._lock:  # one Canonicalizer may serve several threads (a verifier service)
+            template = self._templates.get(key)
+            if template is not None:
+                self._templates.move_to_end(key)
         if template is None:
-            template = self._learn(doc, len(values))
-            self._templates[key] = template
-            if len(self._templates) > self.maxsize:
-                self._templates.popitem(last=False)
-        else:
-            self._templates.move_to_end(key)
+            template = self._learn(doc, len(values))  # slow, so outside the lock; two threads may both learn
+            with self._lock:
+                self._templates[key] = template
+                if len(self._templates) > self.maxsize:
+                    self._templates.popitem(last=False)
         if template is _NOT_TEMPLATABLE:
             self.full_runs += 1
             return to_quads(doc, loader=self.loader), None, values

@@ -16,8 +16,8 @@ from typing import Any
 from verifier import keys
 from verifier.canonical import Canonicalizer
 from verifier.dataintegrity import verify_eddsa_proof
-from verifier.did import ResolvedDid, did_of, has_relationship, public_key_of, verification_method
-from verifier.document import EDDSA_SUITE, ParsedCredential, proof_list
+from verifier.did import ResolvedDid, did_of, has_relationship, methods, public_key_of, verification_method
+from verifier.document import EDDSA_SUITE, ParsedCredential, parse_datetime, proof_list
 from verifier.errors import AnchorcredError, InvalidInputError
 from verifier.euelements import find_eu_element_problems
 from verifier.ledger.base import AnchorEvidence
@@ -187,12 +187,7 @@ def anchoring_addresses(issuer: ResolvedDid, chain_id: int, vm_id: str | None) -
     the same address (a document that contradicts itself binds nothing).
     """
     out: dict[str, str] = {}
-    doc_id = issuer.document.get("id", "")
-    for vm in issuer.document.get("verificationMethod", []) or []:
-        if not isinstance(vm, Mapping):
-            continue
-        vid = vm.get("id", "")
-        vid = f"{doc_id}{vid}" if vid.startswith("#") else vid
+    for vid, vm in methods(issuer.document):
         if vm_id is not None and vid != vm_id:
             continue
         account = vm.get("blockchainAccountId")
@@ -282,16 +277,6 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
 
 
 # 6 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
-def parse_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 def check_validity(cred: ParsedCredential, *, now: datetime) -> CheckResult:
     """VCDM 2.0 §4.9: validFrom / validUntil bound the period in which the claims are valid."""
     t = "Validity period"

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from verifier.config import NetworkConfig, load_networks
+from verifier.config import NetworkConfig, load_networks, parse_networks
 from verifier.did import DidResolver
 from verifier.errors import AnchorcredError
 from verifier.ledger.base import LedgerReader
@@ -60,20 +60,33 @@ class Unreadable:
     reason: str
 
 
+def read_limited(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of a file (a FIFO or /dev/zero reports size 0: read, never trust st_size)."""
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than the {limit}-byte limit")
+    return data
+
+
 def read_credential(path: Path) -> Any:
     """The parsed JSON, or Unreadable saying why it could not be read (reported as a failed format check)."""
+    if not path.exists():
+        fail_usage(f"{path}: no such file")
     try:
-        size = path.stat().st_size
+        raw = read_limited(path, MAX_CREDENTIAL_BYTES)
     except OSError as exc:
-        fail_usage(f"{path}: {exc.strerror}")
-    if size > MAX_CREDENTIAL_BYTES:
-        return Unreadable(f"{path}: {size} bytes, larger than the {MAX_CREDENTIAL_BYTES}-byte limit")
+        return Unreadable(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})")
+    except ValueError as exc:
+        return Unreadable(f"{path}: {exc}")
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(raw)
     except UnicodeDecodeError as exc:
         return Unreadable(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})")
     except ValueError as exc:
         return Unreadable(f"{path}: not valid JSON ({exc})")
+    except RecursionError:
+        return Unreadable(f"{path}: JSON nested too deep to be a credential")
 
 
 def render(console: Console, report: Report) -> None:
@@ -109,26 +122,36 @@ def verify_command(
     if rpc_url is not None:
         if chain_id is None:
             fail_usage("--rpc-url needs --chain-id (the verifier does not guess which chain a node serves)")
-        networks = [n for n in networks if n.chain_id != chain_id]
-        networks.append(NetworkConfig(chain_id, f"chain-{chain_id}", rpc_url, registry))
+        given = {"chain_id": chain_id, "label": f"chain-{chain_id}", "rpc_url": rpc_url, "registry_address": registry}
+        try:  # the same validation as a networks file
+            extra = parse_networks({"networks": [given]}, where="--rpc-url/--chain-id/--registry")
+        except AnchorcredError as exc:
+            fail_usage(exc.diagnostics())
+        networks = [n for n in networks if n.chain_id != chain_id] + extra
 
     resolver = DidResolver()
     try:
         for p in did_documents:
-            resolver.add(json.loads(p.read_bytes()), f"file {p}")
-        # The issuer writes its did:web document beside the credentials, at <out>/.well-known/did.json (a local copy,
-        # reported as such in every check that uses it).
+            resolver.add(json.loads(read_limited(p, MAX_CREDENTIAL_BYTES)), f"file {p}")
+        # The issuer writes its did:web document beside the credentials, at <out>/.well-known/did.json. Such a file
+        # travels with the credentials, so it never replaces a document named with --did-document, and every check
+        # that uses it says where it came from.
         for folder in sorted({f.parent for f in files}):
             for candidate in (folder / ".well-known" / "did.json", folder / "did.json"):
-                if candidate.is_file() and candidate not in did_documents:
-                    resolver.add(json.loads(candidate.read_bytes()), f"file {candidate}")
-    except (OSError, ValueError) as exc:
+                if candidate.is_file():
+                    doc = json.loads(read_limited(candidate, MAX_CREDENTIAL_BYTES))
+                    resolver.add(doc, f"file {candidate} beside the credentials", replace=False)
+    except (OSError, ValueError, RecursionError) as exc:
         fail_usage(f"DID document: {exc}")
 
     verifier = Verifier(
         ledger=build_ledger(networks),
         did_resolver=resolver,
-        options=VerifierOptions(min_confirmations=min_confirmations, network_labels={n.label: n.chain_id for n in networks}),
+        options=VerifierOptions(
+            min_confirmations=min_confirmations,
+            network_labels={n.label: n.chain_id for n in networks},
+            confirmations_by_chain={n.chain_id: n.min_confirmations for n in networks},
+        ),
     )
     now = datetime.now(timezone.utc)
     console = Console(highlight=False)

@@ -26,6 +26,7 @@ class NetworkConfig:
     label: str
     rpc_url: str
     registry_address: str | None = None
+    min_confirmations: int = 1
 
 
 def parse_networks(data: Any, *, where: str) -> list[NetworkConfig]:
@@ -45,7 +46,11 @@ def parse_networks(data: Any, *, where: str) -> list[NetworkConfig]:
         registry = item.get("registry_address")
         if registry is not None and (not isinstance(registry, str) or len(registry) != 42 or not registry.startswith("0x")):
             raise ConfigError(f"{at}.registry_address: expected a 0x-prefixed 20-byte address, got {registry!r}")
-        out.append(NetworkConfig(chain_id, str(item.get("label") or f"chain-{chain_id}"), rpc_url, registry))
+        confirmations = item.get("min_confirmations", 1)
+        if not isinstance(confirmations, int) or isinstance(confirmations, bool) or not 1 <= confirmations <= 10_000:
+            raise ConfigError(f"{at}.min_confirmations: expected a whole number from 1 to 10000, got {confirmations!r}")
+        label = str(item.get("label") or f"chain-{chain_id}")
+        out.append(NetworkConfig(chain_id, label, rpc_url, registry, confirmations))
     return out
 
 

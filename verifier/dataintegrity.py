@@ -113,7 +113,7 @@ def secured_without(doc: dict[str, Any], proof: dict[str, Any]) -> dict[str, Any
     wanted = [previous] if isinstance(previous, str) else previous
     if not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted):
         raise ProofFormatError(f"previousProof must be a string or a list of strings, got {previous!r:.80}")
-    by_id = {p.get("id"): p for p in proofs_of(doc) if p.get("id") is not None}
+    by_id = {p["id"]: p for p in proofs_of(doc) if isinstance(p.get("id"), str)}
     missing = [w for w in wanted if w not in by_id]
     if missing:
         raise ProofFormatError(f"previousProof names proofs not in the document: {', '.join(missing)}")

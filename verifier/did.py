@@ -7,7 +7,7 @@ reader of the report knows where the keys came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +34,18 @@ class DidResolver:
         # did -> (document, where it came from)
         self._documents: dict[str, tuple[Mapping[str, Any], str]] = dict(documents or {})
 
-    def add(self, document: Mapping[str, Any], source: str) -> None:
+    def add(self, document: Mapping[str, Any], source: str, *, replace: bool = True) -> bool:
+        """Trust ``document`` for its DID. With ``replace=False`` a DID already known keeps its document (a file
+        found beside a credential never overrides one the user named). Returns whether it was added."""
+        if not isinstance(document, Mapping):
+            raise ValueError(f"{source}: a DID document must be a JSON object, got {type(document).__name__}")
         did = document.get("id")
         if not isinstance(did, str) or not did.startswith("did:"):
-            raise ValueError(f"{source}: a DID document needs an 'id' that is a DID, got {did!r}")
+            raise ValueError(f"{source}: a DID document needs an 'id' that is a DID, got {did!r:.80}")
+        if not replace and did in self._documents:
+            return False
         self._documents[did] = (document, source)
+        return True
 
     def resolve(self, did: str) -> ResolvedDid:
         if did in self._documents:
@@ -57,26 +64,28 @@ class DidResolver:
         raise DidResolutionError(f"{did}: DID method '{method}' is not supported (supported: key, web)")
 
 
+def methods(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(absolute id, method) for each well-formed verification method; ids may be relative ('#frag')."""
+    doc_id = document.get("id", "")
+    listed = document.get("verificationMethod")
+    for vm in listed if isinstance(listed, list) else []:
+        vid = vm.get("id") if isinstance(vm, Mapping) else None
+        if isinstance(vid, str) and isinstance(doc_id, str):
+            yield (f"{doc_id}{vid}" if vid.startswith("#") else vid), vm
+
+
 def verification_method(document: Mapping[str, Any], vm_id: str) -> Mapping[str, Any] | None:
     """The verification method with this id (absolute or relative '#frag'), or None."""
-    doc_id = document.get("id", "")
-    for vm in document.get("verificationMethod", []) or []:
-        if not isinstance(vm, Mapping):
-            continue
-        vid = vm.get("id", "")
-        if vid.startswith("#"):
-            vid = f"{doc_id}{vid}"
-        if vid == vm_id:
-            return vm
-    return None
+    return next((vm for vid, vm in methods(document) if vid == vm_id), None)
 
 
 def has_relationship(document: Mapping[str, Any], vm_id: str, relationship: str) -> bool:
     """Whether the document lists vm_id under a verification relationship (e.g. assertionMethod)."""
     doc_id = document.get("id", "")
-    for entry in document.get(relationship, []) or []:
+    listed = document.get(relationship)
+    for entry in listed if isinstance(listed, list) else []:
         ref = entry.get("id") if isinstance(entry, Mapping) else entry
-        if isinstance(ref, str):
+        if isinstance(ref, str) and isinstance(doc_id, str):
             if ref.startswith("#"):
                 ref = f"{doc_id}{ref}"
             if ref == vm_id:
@@ -87,7 +96,10 @@ def has_relationship(document: Mapping[str, Any], vm_id: str, relationship: str)
 def public_key_of(vm: Mapping[str, Any]) -> keys.PublicKey:
     """The public key a verification method carries, as Multikey or JWK (KeyFormatError otherwise)."""
     if "publicKeyMultibase" in vm:
-        return keys.decode_multikey(vm["publicKeyMultibase"])
+        value = vm["publicKeyMultibase"]
+        if not isinstance(value, str):
+            raise keys.KeyFormatError(f"publicKeyMultibase must be a string, got {type(value).__name__}")
+        return keys.decode_multikey(value)
     if isinstance(vm.get("publicKeyJwk"), Mapping):
         return keys.jwk_to_public_key(dict(vm["publicKeyJwk"]))
     raise keys.KeyFormatError(f"verification method {vm.get('id')!r} carries neither publicKeyMultibase nor publicKeyJwk")

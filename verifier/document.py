@@ -6,15 +6,17 @@ report them with their place, and later checks can skip with a reason instead of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from verifier.errors import ProofFormatError
+from verifier.errors import InvalidInputError, ProofFormatError
 from verifier.merkleproof import MerkleProof2019, decode_proof_value, is_merkle_proof
 
 EDDSA_SUITE = "eddsa-rdfc-2022"
 MAX_PROOFS = 8  # a credential carries the eddsa signature and the anchor proof; more is suspicious, far more is abuse
+MAX_DEPTH = 48  # nesting of objects and arrays; an EU credential needs under 10, recursion limits are far above this
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,36 @@ class ParsedCredential:
         return cid if isinstance(cid, str) else None
 
 
+def parse_datetime(value: Any) -> datetime | None:
+    """An XML Schema dateTime with a time zone (VCDM 2.0 §4.9), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
+    """Nesting depth, counted iteratively (a hostile document must not exhaust the stack), capped at ``limit``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest >= limit:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def proof_list(document: Mapping[str, Any]) -> list[Any]:
     """The document's proofs as a list, whatever they are (one object or an array); judging them is the caller's."""
     proof = document.get("proof")
@@ -52,8 +84,6 @@ MERKLE_PROOF_FIELDS = {"id", "type", "cryptosuite", "proofPurpose", "verificatio
 
 
 def _merkle_proof_fields(proof: dict[str, Any], eddsa: dict[str, Any] | None) -> list[str]:
-    from verifier.checks import parse_datetime  # local: checks imports this module
-
     problems = [f"merkle-proof-2019 proof: unexpected field {k!r}" for k in sorted(set(proof) - MERKLE_PROOF_FIELDS)]
     problems += [
         f"merkle-proof-2019 proof: missing field {k!r}"
@@ -79,6 +109,9 @@ def _merkle_proof_fields(proof: dict[str, Any], eddsa: dict[str, Any] | None) ->
 def parse_credential(document: Any, *, network_labels: dict[str, int] | None = None) -> ParsedCredential:
     if not isinstance(document, dict):
         raise ProofFormatError(f"a credential must be a JSON object, got {type(document).__name__}")
+    depth = _depth(document)
+    if depth > MAX_DEPTH:
+        raise InvalidInputError(f"a credential may nest objects and arrays {MAX_DEPTH} deep at most, this one {depth}+")
     problems: list[str] = []
     proofs = proof_list(document)
     if len(proofs) > MAX_PROOFS:

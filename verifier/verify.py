@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import threading
 from contextlib import contextmanager
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from verifier.report import CheckResult, Report, Status
 @dataclass(frozen=True)
 class VerifierOptions:
     min_confirmations: int = 1
+    # chain id -> confirmations that chain's anchors need (from the networks file); the larger of the two applies
+    confirmations_by_chain: Mapping[int, int] | None = None
     # readable network names -> chain ids, from configuration (Blockcerts tools call chain 11155111 "sepolia")
     network_labels: Mapping[str, int] | None = None
 
@@ -75,6 +78,7 @@ class Verifier:
         if workers > 1 and len(items) >= PARALLEL_MIN and "fork" in multiprocessing.get_all_start_methods():
             global _BULK
             first = self._report(0, items, parsed, evidence, now)  # learns the shapes once, before the fork
+            _BULK_LOCK.acquire()  # the workers find their input in a module global: one bulk run at a time
             _BULK = (self, items, parsed, evidence, now)
             try:
                 chunk = max(16, len(items) // (workers * 4))
@@ -82,6 +86,7 @@ class Verifier:
                     parts = pool.map(_judge_range, _ranges(len(items) - 1, chunk, start=1))
             finally:
                 _BULK = None
+                _BULK_LOCK.release()
             # Workers send back the check results only; the reports (which refer to the documents) are made here.
             reports = [first]
             for i, (results, issuer, anchor) in enumerate((r for part in parts for r in part), start=1):
@@ -161,7 +166,11 @@ class Verifier:
             anchor=anchor,
             anchor_error=anchor_error,
             anchor_label=label,
-            min_confirmations=self._options.min_confirmations,
+            min_confirmations=max(
+                self._options.min_confirmations,
+                (self._options.confirmations_by_chain or {}).get(cred.merkle.anchors[0].network, 1)
+                if cred.merkle is not None and cred.merkle.anchors else 1,
+            ),
         )
 
     @staticmethod
@@ -194,6 +203,7 @@ class Verifier:
 
 PARALLEL_MIN = 64  # below this, forking costs more than it saves
 _BULK: tuple | None = None  # (verifier, items, parsed, evidence, now), inherited by forked workers
+_BULK_LOCK = threading.Lock()
 
 
 @contextmanager

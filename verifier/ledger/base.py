@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from Crypto.Hash import keccak
-
+from verifier import keys
+from verifier.keys import keccak256
 from verifier.ledger.errors import InvalidAnchorRefError
 
 __all__ = ["AnchorEvidence", "AnchorRef", "LedgerReader", "keccak256", "to_checksum_address"]
@@ -22,18 +22,11 @@ _TX_HASH = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
-def keccak256(data: bytes) -> bytes:
-    """Ethereum's Keccak-256 (the pre-standard padding, not SHA3-256)."""
-    return keccak.new(digest_bits=256, data=data).digest()
-
-
 def to_checksum_address(address: str) -> str:
-    """EIP-55 mixed-case checksum form of a 20-byte hex address."""
+    """EIP-55 mixed-case checksum form of a 20-byte hex address (the ledger's error when it is not one)."""
     if not isinstance(address, str) or not _ADDRESS.fullmatch(address):
         raise InvalidAnchorRefError(f"expected a 0x-prefixed 20-byte hex address, got {address!r}")
-    lower = address[2:].lower()
-    digest = keccak256(lower.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if int(d, 16) >= 8 else c for c, d in zip(lower, digest))
+    return keys.to_checksum_address(address)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from urllib.parse import urlsplit
 import threading
 import time
 from collections import OrderedDict
@@ -75,6 +76,7 @@ class HttpTransport:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"ledger RPC URL must be http(s), got {url!r}")
         self.url = url
+        self.where = redact_url(url)  # for messages: never the credentials an RPC URL may carry
         self._max = max_response_bytes
         self._client = client or httpx.Client(timeout=timeout)
         self._ids = itertools.count(1)
@@ -95,15 +97,15 @@ class HttpTransport:
                 raw = self._read_capped(response)
                 status = response.status_code
         except httpx.TimeoutException as exc:
-            raise LedgerTimeoutError(f"{method} on {self.url}: no answer in time") from exc
+            raise LedgerTimeoutError(f"{method} on {self.where}: no answer in time") from exc
         except httpx.HTTPError as exc:
-            raise LedgerRpcError(f"{method} on {self.url}: {type(exc).__name__}: {exc}") from exc
+            raise LedgerRpcError(f"{method} on {self.where}: {type(exc).__name__}") from exc
         if status != 200:
-            raise LedgerRpcError(f"{method} on {self.url}: HTTP status {status}, expected 200")
+            raise LedgerRpcError(f"{method} on {self.where}: HTTP status {status}, expected 200")
         try:
             message = json.loads(raw)
         except ValueError as exc:
-            raise LedgerResponseError(f"{method} on {self.url}: answer is not JSON") from exc
+            raise LedgerResponseError(f"{method} on {self.where}: answer is not JSON") from exc
         return _result_of(method, message)
 
     def _read_capped(self, response: httpx.Response) -> bytes:
@@ -112,7 +114,7 @@ class HttpTransport:
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > self._max:
-                raise LedgerResponseError(f"answer from {self.url} exceeds {self._max} bytes")
+                raise LedgerResponseError(f"answer from {self.where} exceeds {self._max} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -237,7 +239,22 @@ def _field(obj: dict, name: str, what: str) -> Any:
 
 
 def _utc(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)
+    try:
+        return datetime.fromtimestamp(timestamp, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise LedgerResponseError(f"block timestamp {timestamp} is not a representable time") from exc
+
+
+def redact_url(url: str) -> str:
+    """scheme://host[:port] of a URL: what a message may show (user:password@ and API keys in paths stay out)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{port}"
 
 
 class EvmReader:
