@@ -361,7 +361,7 @@ def _stackability(r: _Reader, data: Any) -> Stackability | None:
     return Stackability(bool(partial), tuple(programmes))
 
 
-_DID_WEB_RE = re.compile(r"^did:web:[A-Za-z0-9.-]+(%3A[0-9]+)?(:[A-Za-z0-9._~%-]+)*$")
+DID_WEB_RE = re.compile(r"^did:web:[A-Za-z0-9.-]+(%3A[0-9]+)?(:[A-Za-z0-9._~%-]+)*$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -376,7 +376,7 @@ def _awarding_body(r: _Reader, data: Any) -> AwardingBody | None:
         r.fail(f"{path}.country_code", "an ISO 3166-1 alpha-2 country code such as 'DE'", country)
         country = None
     did = data.get("did")
-    if did is not None and not (isinstance(did, str) and _DID_WEB_RE.match(did)):
+    if did is not None and not (isinstance(did, str) and DID_WEB_RE.match(did)):
         r.fail(f"{path}.did", "a did:web DID such as did:web:registrar.university.example (omit it to use a did:key)", did)
         did = None
     optional = {}

@@ -18,7 +18,9 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import secrets
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,11 +30,15 @@ from typing import Any
 
 from issuer.achievement import Achievement
 from issuer.credential import CredentialTemplate, IssuerProfile
+from issuer.errors import BatchError, IssuerError, OutputFolderError
 from issuer.keys import IssuerIdentity
 from issuer.roster import Learner
 from issuer.ledger.base import AnchorReceipt, LedgerWriter
 from verifier import keys as vkeys
-from verifier.canonical import Canonicalizer
+try:  # the shape canonicalizer moves to its own module, verifier.shapes; either place works
+    from verifier.shapes import Canonicalizer
+except ImportError:  # pragma: no cover - a verifier from before the move
+    from verifier.canonical import Canonicalizer  # type: ignore[no-redef]
 from verifier.dataintegrity import create_eddsa_proof
 from verifier.merkle import MerkleTree, build_tree
 from verifier.merkleproof import Anchor, MerkleProof2019, encode_proof_value, make_proof
@@ -165,9 +171,10 @@ def _sign_range(bounds: tuple[int, int]) -> list[SignedCredential]:
     return out
 
 
-def _anchoring_method(identity: IssuerIdentity) -> str:
-    if identity.anchoring_method is not None:
-        return identity.anchoring_method
+def _anchoring_method(identity: IssuerIdentity, chain_id: int) -> str:
+    method = identity.anchoring_method(chain_id)
+    if method is not None:
+        return method
     mk = vkeys.encode_multikey(vkeys.PublicKey("secp256k1", identity.secp256k1_public))
     return f"did:key:{mk}#{mk}"
 
@@ -208,7 +215,7 @@ def _shard_main(conn, lo: int, hi: int) -> None:
             signed.extend(_sign_range((a, min(a + CHUNK, hi))))
             conn.send(("sign", min(a + CHUNK, hi) - a))
         conn.send(("leaves", [s.leaf for s in signed]))
-        order = conn.recv()
+        order = pickle.loads(conn.recv_bytes())
         if order is None:  # anchoring failed: nothing is written
             return
         for k, s in enumerate(signed):
@@ -248,9 +255,9 @@ class _Shards:
                 try:
                     kind, payload = conn.recv()
                 except EOFError:
-                    raise RuntimeError(f"signing worker {k} ended without a word (exit code {self.procs[k].exitcode})") from None
+                    raise BatchError(f"signing worker {k} ended without a word (exit code {self.procs[k].exitcode})") from None
                 if kind == "error":
-                    raise RuntimeError(f"signing worker {k} failed: {payload}")
+                    raise BatchError(f"signing worker {k} failed: {payload}")
                 if kind == final:
                     results[k] = payload
                     del pending[k]
@@ -260,16 +267,24 @@ class _Shards:
         return [results[k] for k in range(len(self.conns))]
 
     def send_all(self, message: Any) -> None:
+        # Pickled once, not once per shard: the write order holds the whole tree (about 1 MB at 10,000 leaves).
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         for conn in self.conns:
-            conn.send(message)
+            conn.send_bytes(data)
 
-    def close(self) -> None:
+    def close(self, *, failed: bool = False) -> None:
+        """Joins the workers. After a failure they are stopped first: each forked worker holds copies of the parent's
+        pipe ends, so closing ours never gives a waiting worker EOF, and one still signing would not look anyway."""
+        if failed:
+            for proc in self.procs:
+                proc.terminate()
         for conn in self.conns:
             conn.close()
         for proc in self.procs:
             proc.join(timeout=5)
             if proc.is_alive():
-                proc.terminate()
+                proc.kill()
+                proc.join()
 
 
 # ── 2, 3: tree and anchor (in the parent) ──────────────────────────────────────────────────────────────────────
@@ -284,9 +299,8 @@ def _anchor(*, signed_leaves: list[bytes], writer: LedgerWriter, progress: Progr
 
 
 def _order(tree, receipt, identity, created, names, out_dir) -> _WriteOrder:
-    out_dir.mkdir(parents=True, exist_ok=True)
     anchor = Anchor("eth", receipt.chain_id, receipt.tx_hash)
-    return _WriteOrder(tree, anchor, _anchoring_method(identity), created, names, out_dir)
+    return _WriteOrder(tree, anchor, _anchoring_method(identity, receipt.chain_id), created, names, out_dir)
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -298,6 +312,75 @@ def _write_new(path: Path, text: str) -> None:
             data = data[os.write(fd, data):]
     finally:
         os.close(fd)
+
+
+def _reason(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return where + (exc.strerror or str(exc))
+
+
+def prepare_output(out_dir: Path, names: Sequence[str], *, did_web: bool) -> None:
+    """Before anything is signed, so before the anchor is paid for: the output folder (and its .batches/, and for a
+    did:web issuer .well-known/) exists and takes new files, and no credential's file name is taken."""
+    folders = [out_dir, out_dir / ".batches"] + ([out_dir / ".well-known"] if did_web else [])
+    try:
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".anchorcred-probe-")
+            os.close(fd)
+            os.unlink(probe)
+        taken = sorted(set(os.listdir(out_dir)).intersection(names))
+    except OSError as exc:
+        raise OutputFolderError(f"output folder {out_dir} cannot take the batch: {_reason(exc)}") from exc
+    if taken:
+        raise OutputFolderError(f"output folder {out_dir}: {len(taken)} credential file name(s) already taken, e.g. {taken[0]}")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Whole or not at all (a reader never sees half a record)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_did_document(identity: IssuerIdentity, out_dir: Path, chain_id: int) -> Path | None:
+    """The did:web document, binding the anchoring address on this chain and on every chain an earlier batch in this
+    folder anchored on (else those batches' anchors would no longer be bound to the issuer)."""
+    if identity.did.startswith("did:key:"):
+        return None
+    # Where did:web puts it (did:web spec §3.2), and out of the way of `anchorcred verify out/*.json`.
+    path = out_dir / ".well-known" / "did.json"
+    chains = {chain_id}
+    try:
+        chains |= identity.bound_chains(json.loads(path.read_text("utf-8")))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:  # not ours to guess what a damaged document bound: say so, write nothing
+        raise BatchError(f"{path}: the issuer's DID document there is unreadable ({type(exc).__name__})") from exc
+    _write_json(path, identity.did_document(chains))
+    return path
+
+
+def _batch_record(root: bytes, receipt: AnchorReceipt, count: int, ledger_label: str, identity: IssuerIdentity,
+                  names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "merkle_root": root.hex(),
+        "count": count,
+        "ledger": ledger_label,
+        "chain_id": receipt.chain_id,
+        "transaction": receipt.tx_hash,
+        "block": receipt.block_number,
+        "gas_used": receipt.gas_used,
+        "mode": receipt.mode,
+        "issuer": identity.did,
+        "credentials": list(names),
+        "state": "anchored",  # -> "written" once every credential and the DID document are written
+    }
 
 
 def issue_batch(
@@ -312,13 +395,19 @@ def issue_batch(
     progress: Progress | None = None,
     file_names: Sequence[str] | None = None,
 ) -> BatchResult:
+    """Sign, anchor (one transaction) and write a batch. Raises OutputFolderError before signing if the output
+    folder cannot take it, BatchError if signing fails (nothing paid) or writing fails after anchoring (the error
+    names the transaction and the batch record, left in state "anchored")."""
     if not docs:
         raise ValueError("a batch needs at least one credential")
     workers = max(1, min(workers or min(os.cpu_count() or 1, 4), -(-len(docs) // CHUNK)))
     ids = docs.ids if isinstance(docs, BatchDocuments) else [d["id"] for d in docs]
     names = list(file_names) if file_names else [f"{cid.rsplit(':', 1)[-1]}.json" for cid in ids]
+    prepare_output(out_dir, names, did_web=not identity.did.startswith("did:key:"))
     _STATE.clear()
     _STATE.update(docs=docs, identity=identity, created=created)
+    shards: _Shards | None = None
+    failed = True
     try:
         if workers == 1:
             signed = []
@@ -326,55 +415,43 @@ def issue_batch(
                 signed.extend(_sign_range((a, min(a + CHUNK, len(docs)))))
                 if progress:
                     progress("sign", len(signed), len(docs))
-            tree, receipt = _anchor(signed_leaves=[s.leaf for s in signed], writer=writer, progress=progress)
-            order = _order(tree, receipt, identity, created, names, out_dir)
-            for i, s in enumerate(signed):
-                _prove_and_write(i, s, order)
-                if progress and ((i + 1) % CHUNK == 0 or i + 1 == len(signed)):
-                    progress("write", i + 1, len(signed))
+            leaves = [s.leaf for s in signed]
         else:
             _sign_range((0, 1))  # learn the document shapes once here; the forked workers inherit the templates
             shards = _Shards(len(docs), workers)
-            try:
-                leaves = [leaf for part in shards.collect("leaves", progress, len(docs)) for leaf in part]
-                try:
-                    tree, receipt = _anchor(signed_leaves=leaves, writer=writer, progress=progress)
-                except BaseException:
-                    shards.send_all(None)
-                    raise
-                shards.send_all(_order(tree, receipt, identity, created, names, out_dir))
-                shards.collect("done", progress, len(docs))
-            finally:
-                shards.close()
-    finally:
-        _STATE.clear()
-    files = [out_dir / n for n in names]
+            leaves = [leaf for part in shards.collect("leaves", progress, len(docs)) for leaf in part]
+        tree, receipt = _anchor(signed_leaves=leaves, writer=writer, progress=progress)
 
-    did_path: Path | None = None
-    if not identity.did.startswith("did:key:"):
-        # Where did:web puts it (did:web spec §3.2), and out of the way of `anchorcred verify out/*.json`.
-        did_path = out_dir / ".well-known" / "did.json"
-        did_path.parent.mkdir(exist_ok=True)
-        did_path.write_text(json.dumps(identity.did_document(receipt.chain_id), indent=2) + "\n", "utf-8")
-    manifest = out_dir / ".batches" / f"{tree.root.hex()[:16]}.json"
-    manifest.parent.mkdir(exist_ok=True)
-    manifest.write_text(
-        json.dumps(
-            {
-                "merkle_root": tree.root.hex(),
-                "count": len(docs),
-                "ledger": ledger_label,
-                "chain_id": receipt.chain_id,
-                "transaction": receipt.tx_hash,
-                "block": receipt.block_number,
-                "gas_used": receipt.gas_used,
-                "mode": receipt.mode,
-                "issuer": identity.did,
-                "credentials": [p.name for p in files],
-            },
-            indent=2,
-        )
-        + "\n",
-        "utf-8",
-    )
-    return BatchResult(len(docs), tree.root, receipt, ledger_label, out_dir, tuple(files), did_path, manifest)
+        # Paid for: from here on, every failure names the transaction and the record of what it anchors.
+        manifest = out_dir / ".batches" / f"{tree.root.hex()[:16]}.json"
+        record = _batch_record(tree.root, receipt, len(docs), ledger_label, identity, names)
+        anchored = f"root {tree.root.hex()} is anchored in transaction {receipt.tx_hash} (chain {receipt.chain_id})"
+        try:
+            _write_json(manifest, record)
+        except OSError as exc:
+            raise BatchError(f"{anchored}, but its batch record {manifest} could not be written ({_reason(exc)}); "
+                             "no credential was written") from exc
+        try:
+            order = _order(tree, receipt, identity, created, names, out_dir)
+            if shards is None:
+                for i, s in enumerate(signed):
+                    _prove_and_write(i, s, order)
+                    if progress and ((i + 1) % CHUNK == 0 or i + 1 == len(signed)):
+                        progress("write", i + 1, len(signed))
+            else:
+                shards.send_all(order)
+                shards.collect("done", progress, len(docs))
+            did_path = _write_did_document(identity, out_dir, receipt.chain_id)
+            record["state"] = "written"
+            _write_json(manifest, record)
+        except (OSError, IssuerError) as exc:
+            detail = _reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise BatchError(f"{anchored}, but writing the batch failed: {detail}; "
+                             f"batch record: {manifest} (state \"anchored\")") from exc
+        failed = False
+    finally:
+        if shards is not None:
+            shards.close(failed=failed)
+        _STATE.clear()
+    files = tuple(out_dir / n for n in names)
+    return BatchResult(len(docs), tree.root, receipt, ledger_label, out_dir, files, did_path, manifest)

@@ -20,8 +20,9 @@ from rich.table import Table
 from issuer.achievement import load_achievement
 from issuer.batch import BatchResult, build_documents, issue_batch
 from issuer.errors import IssuerError
-from issuer.keys import IssuerIdentity, load_or_create_identity
+from issuer.keys import IssuerIdentity, check_issuer_did, load_or_create_identity
 from issuer.ledger.base import LedgerWriter
+from issuer.ledger.errors import redact_url
 from issuer.roster import load_roster
 from verifier.cli import EXIT_USAGE, data_dir_default, render
 from verifier.errors import AnchorcredError
@@ -78,7 +79,7 @@ def open_devnet_ledger(
     from web3 import Web3
 
     from issuer.ledger.devnet import Devnet, fund_from_dev_account
-    from issuer.ledger.evm import EvmWriter, ensure_registry
+    from issuer.ledger.evm import EvmWriter, ensure_registry, map_errors
 
     devnet = Devnet(data_dir / "devnet", chain_id=DEVNET_CHAIN_ID, port=port)
     status = devnet.status()
@@ -88,7 +89,10 @@ def open_devnet_ledger(
         status = devnet.status()
     w3 = Web3(Web3.HTTPProvider(status.rpc_url, request_kwargs={"timeout": 30}))
     account = Account.from_key(identity.secp256k1_secret)
-    if w3.eth.get_balance(account.address) < 10**17:
+    # A node that stops answering here is an error line, not a requests traceback (map_errors).
+    with map_errors(f"devnet at {redact_url(status.rpc_url)}: balance", w3):
+        balance = w3.eth.get_balance(account.address)
+    if balance < 10**17:
         fund_from_dev_account(w3, account.address, 10**18)
     registry = None
     if mode == "contract":
@@ -104,13 +108,14 @@ def open_rpc_ledger(
     from eth_account import Account
     from web3 import Web3
 
-    from issuer.ledger.evm import EvmWriter
+    from issuer.ledger.evm import EvmWriter, map_errors
 
     if mode == "contract" and not registry:
         _fail("--ledger rpc in contract mode needs --registry ADDRESS (or use --mode calldata)")
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
     account = Account.from_key(identity.secp256k1_secret)
-    chain_id = w3.eth.chain_id
+    with map_errors(f"ledger at {redact_url(rpc_url)}: chain id", w3):
+        chain_id = int(w3.eth.chain_id)
     _write_networks(data_dir, chain_id, f"chain-{chain_id}", rpc_url, registry)
     writer = EvmWriter(w3, account, mode=mode, registry_address=registry, confirmations=confirmations)
     return Ledger(writer, f"chain-{chain_id}", rpc_url, registry)
@@ -146,6 +151,8 @@ def run_issue(
     show_progress: bool = True,
 ) -> BatchResult:
     """Validate everything, then sign, anchor and write. Raises IssuerError before anything is signed."""
+    if did is not None:
+        check_issuer_did(did)  # before any key file is created for it
     achievement = load_achievement(achievement_path)
     learners = load_roster(roster_path, achievement)
     identity = load_or_create_identity(data_dir / "issuer" / "keys.json", did or achievement.awarding_body.did)
@@ -207,6 +214,11 @@ def issue_command(
         _fail(f"--mode must be contract or calldata, got {mode!r}")
     if ledger == "rpc" and not rpc_url:
         _fail("--ledger rpc needs --rpc-url URL")
+    if did is not None:
+        try:
+            check_issuer_did(did)
+        except IssuerError as exc:
+            _fail(f"--did: {exc}")  # before anything is read, created or contacted
 
     def opener(identity: IssuerIdentity) -> Ledger:
         if ledger == "devnet":
@@ -273,6 +285,16 @@ def demo_command(
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default: a temporary folder)")] = None,
 ) -> None:
     """One process, no setup: issue the example batch on the embedded chain and verify it."""
+    # The keys (data folder) and, without --out, the credentials live in a temporary folder, deleted at the end:
+    # a demo leaves behind only the output it was asked for.
+    with tempfile.TemporaryDirectory(prefix="anchorcred-demo-") as tmp:
+        workdir = Path(tmp)
+        verified = _demo(out or workdir / "out", workdir / "data")
+    raise typer.Exit(0 if verified else 1)
+
+
+def _demo(out: Path, data_dir: Path) -> bool:
+    """Issues the example batch on a fresh embedded chain into ``out`` and verifies it: True if every one verified."""
     from eth_account import Account
 
     from issuer.ledger.embedded import EmbeddedChain
@@ -281,8 +303,6 @@ def demo_command(
     from verifier.report import Verdict
     from verifier.verify import Verifier, VerifierOptions
 
-    workdir = Path(tempfile.mkdtemp(prefix="anchorcred-demo-"))
-    out = out or workdir / "out"
     console.print("[bold]anchorcred demo[/bold]: embedded chain (eth-tester + py-evm), example achievement and roster")
     chain = EmbeddedChain()
     holder: dict[str, object] = {}
@@ -295,9 +315,7 @@ def demo_command(
 
     start = time.perf_counter()
     try:
-        result = run_issue(
-            EXAMPLES / "achievement.yaml", EXAMPLES / "roster.csv", out, data_dir=workdir / "data", open_ledger=opener
-        )
+        result = run_issue(EXAMPLES / "achievement.yaml", EXAMPLES / "roster.csv", out, data_dir=data_dir, open_ledger=opener)
     except (IssuerError, AnchorcredError) as exc:
         _fail_on(exc)
     print_summary(result, time.perf_counter() - start)
@@ -317,7 +335,7 @@ def demo_command(
     render(console, reports[0])
     ok = sum(r.verdict is Verdict.VERIFIED for r in reports)
     console.print(f"\nverified {ok} of {len(reports)} credentials issued by {identity.did}")
-    raise typer.Exit(0 if ok == len(reports) else 1)
+    return ok == len(reports)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,10 @@
 - the registrar's input is unreadable (missing file, bad YAML, not UTF-8): ``InputFileError``, one line;
 - the input is readable but wrong: ``AchievementError`` / ``RosterError``, carrying *every* problem found, one line
   each, so the registrar fixes the whole file in one go; nothing is issued while any remain;
+- a bad option (``--did``) or output folder: ``OptionError`` / ``OutputFolderError``, one line, before anything is
+  signed;
+- a batch that failed while signing or writing: ``BatchError`` (after anchoring, it names the transaction and the
+  batch record, so the registrar can find what was paid for);
 - misuse of the API by a caller: plain ``ValueError``.
 """
 
@@ -53,6 +57,18 @@ class RosterError(InputValidationError):
     """The roster CSV has invalid rows (or is malformed as a whole)."""
 
     what = "roster"
+
+
+class OptionError(IssuerError):
+    """A command-line option has a value the issuer cannot use (e.g. ``--did`` that is no did:web)."""
+
+
+class OutputFolderError(IssuerError):
+    """The output folder cannot take the batch (not a folder, not writable, a file name already taken)."""
+
+
+class BatchError(IssuerError):
+    """Signing or writing a batch failed; the message names the failure (and, once anchored, the transaction)."""
 
 
 def read_input_file(path: Path) -> bytes:

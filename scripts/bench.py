@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import socket
 import sys
 import tempfile
@@ -77,49 +78,52 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="anchorcred-bench-"))
-    identity = new_identity("did:web:www.tu-example.de")
-    account = Account.from_key(identity.secp256k1_secret)
-
-    # 1 + 3: issuance on the embedded chain
-    chain = EmbeddedChain()
-    chain.fund(account.address, 10**18)
-    result, seconds = issue(args.issue, lambda: chain.writer(account, mode="contract"), identity, tmp / "issued",
-                            args.workers, "embedded")
-    print(f"issuance: {result.count} credentials signed, anchored (embedded chain) and written in {seconds:.2f} s "
-          f"= {result.count / seconds:,.0f} credentials/s  (floor: 10,000 in {FLOOR_ISSUE_S:.0f} s)")
-    print(f"gas: {result.receipt.gas_used:,} for the batch = {result.gas_per_credential:.2f} gas per credential "
-          f"at {result.count:,}  (floor: <= {FLOOR_GAS:.0f})")
-
-    # 2: verification against anvil
-    from web3 import Web3
-
-    from issuer.ledger.devnet import Devnet, fund_from_dev_account
-    from issuer.ledger.evm import EvmWriter, ensure_registry
-
-    devnet = Devnet(tmp / "devnet", chain_id=31337, port=free_port())
-    status = devnet.start()
     try:
-        w3 = Web3(Web3.HTTPProvider(status.rpc_url))
-        fund_from_dev_account(w3, account.address, 10**18)
-        registry = ensure_registry(w3, account, tmp / "devnet" / "registry.json")
-        batch, _ = issue(args.verify, lambda: EvmWriter(w3, account, registry_address=registry), identity,
-                         tmp / "verify", args.workers, "devnet")
-        resolver = DidResolver()
-        resolver.add(json.loads(batch.did_document.read_text("utf-8")), "file did.json")
-        verifier = Verifier(
-            ledger=CachingReader(LedgerRouter({31337: EvmReader(HttpTransport(status.rpc_url), chain_id=31337,
-                                                                 registry_address=registry)})),
-            did_resolver=resolver,
-        )
-        start = time.perf_counter()  # from the files on disk, as `anchorcred verify out/*.json` does
-        docs = [(p.name, json.loads(p.read_text("utf-8"))) for p in batch.files]
-        reports = verifier.verify_many(docs, workers=args.workers)
-        vseconds = time.perf_counter() - start
+        identity = new_identity("did:web:www.tu-example.de")
+        account = Account.from_key(identity.secp256k1_secret)
+
+        # 1 + 3: issuance on the embedded chain
+        chain = EmbeddedChain()
+        chain.fund(account.address, 10**18)
+        result, seconds = issue(args.issue, lambda: chain.writer(account, mode="contract"), identity, tmp / "issued",
+                                args.workers, "embedded")
+        print(f"issuance: {result.count} credentials signed, anchored (embedded chain) and written in {seconds:.2f} s "
+              f"= {result.count / seconds:,.0f} credentials/s  (floor: 10,000 in {FLOOR_ISSUE_S:.0f} s)")
+        print(f"gas: {result.receipt.gas_used:,} for the batch = {result.gas_per_credential:.2f} gas per credential "
+              f"at {result.count:,}  (floor: <= {FLOOR_GAS:.0f})")
+
+        # 2: verification against anvil
+        from web3 import Web3
+
+        from issuer.ledger.devnet import Devnet, fund_from_dev_account
+        from issuer.ledger.evm import EvmWriter, ensure_registry
+
+        devnet = Devnet(tmp / "devnet", chain_id=31337, port=free_port())
+        status = devnet.start()
+        try:
+            w3 = Web3(Web3.HTTPProvider(status.rpc_url))
+            fund_from_dev_account(w3, account.address, 10**18)
+            registry = ensure_registry(w3, account, tmp / "devnet" / "registry.json")
+            batch, _ = issue(args.verify, lambda: EvmWriter(w3, account, registry_address=registry), identity,
+                             tmp / "verify", args.workers, "devnet")
+            resolver = DidResolver()
+            resolver.add(json.loads(batch.did_document.read_text("utf-8")), "file did.json")
+            verifier = Verifier(
+                ledger=CachingReader(LedgerRouter({31337: EvmReader(HttpTransport(status.rpc_url), chain_id=31337,
+                                                                     registry_address=registry)})),
+                did_resolver=resolver,
+            )
+            start = time.perf_counter()  # from the files on disk, as `anchorcred verify out/*.json` does
+            docs = [(p.name, json.loads(p.read_text("utf-8"))) for p in batch.files]
+            reports = verifier.verify_many(docs, workers=args.workers)
+            vseconds = time.perf_counter() - start
+        finally:
+            devnet.stop()
+        ok = sum(r.verdict is Verdict.VERIFIED for r in reports)
+        print(f"verification: {len(reports)} credentials of one batch verified against anvil in {vseconds:.2f} s "
+              f"= {len(reports) / vseconds:,.0f} credentials/s, {ok} verified  (floor: 1,000 in {FLOOR_VERIFY_S:.0f} s)")
     finally:
-        devnet.stop()
-    ok = sum(r.verdict is Verdict.VERIFIED for r in reports)
-    print(f"verification: {len(reports)} credentials of one batch verified against anvil in {vseconds:.2f} s "
-          f"= {len(reports) / vseconds:,.0f} credentials/s, {ok} verified  (floor: 1,000 in {FLOOR_VERIFY_S:.0f} s)")
+        shutil.rmtree(tmp, ignore_errors=True)  # the credentials, keys and anvil state of this run only
 
     missed = []
     if args.issue == 10_000 and seconds > FLOOR_ISSUE_S:

@@ -33,12 +33,13 @@ from issuer.ledger.errors import (
     LedgerConnectionError,
     RegistryNotDeployedError,
     TransactionRejectedError,
+    redact_url,
 )
 from verifier.ledger.base import keccak256
 from verifier.ledger.evm import ANCHOR_SELECTOR
 
 __all__ = [
-    "ALREADY_ANCHORED_SELECTOR", "EvmWriter", "decode_already_anchored", "deploy_registry", "ensure_registry",
+    "ALREADY_ANCHORED_SELECTOR", "EvmWriter", "decode_already_anchored", "deploy_registry", "ensure_registry", "map_errors",
     "registry_code_matches", "registry_contract", "revert_data",
 ]
 
@@ -67,23 +68,37 @@ def decode_already_anchored(revert_data: bytes | str | None) -> tuple[bytes, str
     return root, Web3.to_checksum_address(sender), _utc(when)
 
 
+def _endpoint(w3: Web3 | None) -> str:
+    """The node's URL (for redaction only: it is never shown whole), or "" for an in-process provider."""
+    return str(getattr(getattr(w3, "provider", None), "endpoint_uri", None) or "")
+
+
+def _said(exc: BaseException, w3: Web3 | None) -> str:
+    """An exception's text as a message may show it: no credential or API key of the node's URL (redact_url)."""
+    return redact_url(_endpoint(w3), text=str(exc))
+
+
 @contextmanager
-def _mapped(what: str) -> Iterator[None]:
-    """Maps web3 / transport errors to issuer ledger errors (the boundary, httpx style)."""
+def map_errors(what: str, w3: Web3 | None = None) -> Iterator[None]:
+    """Maps web3 / transport errors to issuer ledger errors (the boundary, httpx style).
+
+    ``w3`` names the node whose URL is cut out of the messages (see ``redact_url``).
+    """
     try:
         yield
     except IssuerLedgerError:
         raise
     except (TimeExhausted, TimeoutError) as exc:
-        raise LedgerConnectionError(f"{what}: node did not answer in time: {exc}") from exc
+        raise LedgerConnectionError(f"{what}: node did not answer in time: {_said(exc, w3)}") from exc
     except OSError as exc:  # requests' ConnectionError and Timeout are OSErrors
-        raise LedgerConnectionError(f"{what}: node unreachable: {exc}") from exc
+        where = f" at {redact_url(_endpoint(w3))}" if _endpoint(w3) else ""
+        raise LedgerConnectionError(f"{what}: node{where} unreachable: {_said(exc, w3)}") from exc
     except ContractLogicError as exc:
         _raise_revert(what, getattr(exc, "data", None), exc)
     except Web3RPCError as exc:
-        raise TransactionRejectedError(f"{what}: node refused: {exc}") from exc
+        raise TransactionRejectedError(f"{what}: node refused: {_said(exc, w3)}") from exc
     except Web3Exception as exc:
-        raise IssuerLedgerError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        raise IssuerLedgerError(f"{what}: {type(exc).__name__}: {_said(exc, w3)}") from exc
     except Exception as exc:  # eth-tester raises its own (ValidationError, TransactionFailed)
         module = type(exc).__module__
         if not module.startswith(("eth_tester", "eth.", "eth_utils")):
@@ -156,7 +171,7 @@ class EvmWriter:
         self._idle = idle or (lambda: time.sleep(self.poll_interval))
         self._lock = threading.Lock()
         self._next_nonce: int | None = None
-        with _mapped("eth_chainId"):
+        with map_errors("eth_chainId", w3):
             self.chain_id = int(w3.eth.chain_id)
         self._registry = registry_contract(w3, self.registry_address) if self.registry_address else None
 
@@ -180,7 +195,7 @@ class EvmWriter:
         """The registry's record of ``root``: (sender, time), or None if it was never anchored."""
         if self._registry is None:
             raise ValueError("anchor_of needs a registry address")
-        with _mapped("anchorOf"):
+        with map_errors("anchorOf", self.w3):
             sender, when = self._registry.functions.anchorOf(root).call()
         if int(sender, 16) == 0:
             return None
@@ -194,31 +209,31 @@ class EvmWriter:
             raise AlreadyAnchoredError(root, record[0], record[1])
 
     def _fees(self) -> dict[str, int]:
-        with _mapped("fee lookup"):
+        with map_errors("fee lookup", self.w3):
             base = self.w3.eth.get_block("latest").get("baseFeePerGas")
             try:
                 priority = int(self.w3.eth.max_priority_fee)
             except (Web3Exception, ValueError):
                 priority = DEFAULT_PRIORITY_FEE
         if base is None:  # a pre-London chain: legacy pricing
-            with _mapped("gas price"):
+            with map_errors("gas price", self.w3):
                 return {"gasPrice": int(self.w3.eth.gas_price)}
         return {"maxFeePerGas": 2 * int(base) + priority, "maxPriorityFeePerGas": priority}
 
     def _send(self, to: str, data: bytes) -> str:
         sender = self.account.address
         tx: dict[str, Any] = {"chainId": self.chain_id, "from": sender, "to": to, "value": 0, "data": data}
-        with _mapped("estimate gas"):
+        with map_errors("estimate gas", self.w3):
             # Estimating also catches a revert (a duplicate anchored by someone else since the check) before paying.
             tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 12 // 10)
         tx.update(self._fees())
         with self._lock:
-            with _mapped("nonce"):
+            with map_errors("nonce", self.w3):
                 pending = int(self.w3.eth.get_transaction_count(sender, "pending"))
             nonce = max(pending, self._next_nonce or 0)
             tx["nonce"] = nonce
             signed = self.account.sign_transaction({k: v for k, v in tx.items() if k != "from"})
-            with _mapped("send transaction"):
+            with map_errors("send transaction", self.w3):
                 sent = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             self._next_nonce = nonce + 1
         return _hex(sent).lower()
@@ -230,7 +245,7 @@ class EvmWriter:
             raise AnchorRevertedError(f"anchoring transaction {tx_hash} was mined but reverted", tx_hash=tx_hash)
         target = int(receipt["blockNumber"]) + self.confirmations - 1
         while True:
-            with _mapped("block number"):
+            with map_errors("block number", self.w3):
                 latest = int(self.w3.eth.block_number)
             if latest >= target:
                 break
@@ -243,7 +258,7 @@ class EvmWriter:
         final = self._receipt_until(tx_hash, deadline)
         if final["blockHash"] != receipt["blockHash"]:
             return self._wait(tx_hash) if time.monotonic() < deadline else self._timeout(tx_hash)
-        with _mapped("block"):
+        with map_errors("block", self.w3):
             block = self.w3.eth.get_block(final["blockHash"])
         return AnchorReceipt(
             chain_id=self.chain_id,
@@ -260,7 +275,7 @@ class EvmWriter:
     def _receipt_until(self, tx_hash: str, deadline: float) -> Any:
         while True:
             try:
-                with _mapped("receipt"):
+                with map_errors("receipt", self.w3):
                     return self.w3.eth.get_transaction_receipt(tx_hash)
             except IssuerLedgerError as exc:
                 if not isinstance(exc.__cause__, TransactionNotFound):
@@ -280,7 +295,7 @@ def deploy_registry(w3: Web3, account: Any, *, timeout: float = 120.0, idle: Cal
     """Deploys AnchorRegistry from ``account``; returns its EIP-55 address after checking the code there."""
     artifact = load_artifact(REGISTRY)
     sleep = idle or (lambda: time.sleep(0.2))
-    with _mapped("deploy AnchorRegistry"):
+    with map_errors("deploy AnchorRegistry", w3):
         tx: dict[str, Any] = {"chainId": int(w3.eth.chain_id), "from": account.address, "value": 0,
                               "data": artifact["bytecode"]}
         tx["gas"] = int(w3.eth.estimate_gas(tx) * 12 // 10)
@@ -314,7 +329,7 @@ def deploy_registry(w3: Web3, account: Any, *, timeout: float = 120.0, idle: Cal
 def registry_code_matches(w3: Web3, address: str) -> bool:
     """True if the code at ``address`` is exactly the committed artifact's deployedBytecode."""
     expected = bytes.fromhex(load_artifact(REGISTRY)["deployedBytecode"][2:])
-    with _mapped("get code"):
+    with map_errors("get code", w3):
         return bytes(w3.eth.get_code(Web3.to_checksum_address(address))) == expected
 
 
@@ -324,7 +339,7 @@ def ensure_registry(w3: Web3, account: Any, state_file: Path) -> str:
     ``state_file`` holds ``{"chain_id": ..., "address": ...}``; it is rewritten atomically after a deployment.
     """
     state_file = Path(state_file)
-    with _mapped("eth_chainId"):
+    with map_errors("eth_chainId", w3):
         chain_id = int(w3.eth.chain_id)
     recorded = _read_state(state_file)
     if recorded and recorded.get("chain_id") == chain_id and isinstance(recorded.get("address"), str):
