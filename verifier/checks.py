@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from verifier import keys
-from verifier.canonical import Canonicalizer
+from verifier.shapes import Canonicalizer
 from verifier.dataintegrity import verify_eddsa_proof
 from verifier.did import ResolvedDid, did_of, has_relationship, methods, public_key_of, verification_method
 from verifier.document import EDDSA_SUITE, ParsedCredential, parse_datetime, proof_list
@@ -135,7 +135,11 @@ def check_signature(cred: ParsedCredential, ev: Evidence, canon: Canonicalizer, 
     except AnchorcredError as exc:
         return _result("signature", t, Status.FAIL, exc.diagnostics())
     if not ok:
-        return _result("signature", t, Status.FAIL, f"{EDDSA_SUITE} signature does not verify with {vm_id}: the signed content was changed")
+        return _result(
+            "signature", t, Status.FAIL,
+            f"{EDDSA_SUITE} signature does not verify with {vm_id}: the signed content was changed, or another key "
+            f"signed it (key from {ev.issuer.source})",
+        )
     return _result("signature", t, Status.PASS, f"{EDDSA_SUITE} signature valid, key {vm_id} ({ev.issuer.source})")
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from verifier.canonical import Canonicalizer, canonicalize
+from verifier.canonical import canonicalize
+from verifier.shapes import Canonicalizer
 from verifier.errors import ProofFormatError
 from verifier.keys import KeyFormatError, multibase_decode, multibase_encode
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from verifier import checks
-from verifier.canonical import Canonicalizer
+from verifier.shapes import Canonicalizer
 from verifier.did import DidResolver
 from verifier.document import ParsedCredential, parse_credential
 from verifier.errors import AnchorcredError, EvidenceUnavailableError, InvalidInputError

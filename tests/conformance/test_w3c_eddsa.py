@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verifier.canonical import Canonicalizer, canonicalize
+from verifier.canonical import canonicalize
+from verifier.shapes import Canonicalizer
 from verifier.dataintegrity import (
     create_eddsa_proof,
     proof_config_of,

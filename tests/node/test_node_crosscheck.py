@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verifier.canonical import Canonicalizer
+from verifier.shapes import Canonicalizer
 from verifier.dataintegrity import create_eddsa_proof
 from verifier.keys import did_key_document
 

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verifier.canonical import Canonicalizer, DroppedValueError, canonicalize, to_quads
+from verifier.canonical import DroppedValueError, canonicalize, to_quads
+from verifier.shapes import Canonicalizer
 from verifier.documentloader import DocumentLoader
 from verifier.errors import ContextError, InvalidInputError, UnmappedTermError
 

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from verifier.canonical import Canonicalizer
+from verifier.shapes import Canonicalizer
 from verifier.dataintegrity import (
     create_eddsa_proof,
     proof_config_of,
