@@ -35,10 +35,7 @@ from issuer.keys import IssuerIdentity
 from issuer.roster import Learner
 from issuer.ledger.base import AnchorReceipt, LedgerWriter
 from verifier import keys as vkeys
-try:  # the shape canonicalizer moves to its own module, verifier.shapes; either place works
-    from verifier.shapes import Canonicalizer
-except ImportError:  # pragma: no cover - a verifier from before the move
-    from verifier.canonical import Canonicalizer  # type: ignore[no-redef]
+from verifier.shapes import Canonicalizer
 from verifier.dataintegrity import create_eddsa_proof
 from verifier.merkle import MerkleTree, build_tree
 from verifier.merkleproof import Anchor, MerkleProof2019, encode_proof_value, make_proof

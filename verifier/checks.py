@@ -8,7 +8,6 @@ that cannot be reached, a DID document that cannot be had) is *indeterminate*, n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any

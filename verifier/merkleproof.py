@@ -24,9 +24,8 @@ Pure: values in, values out. Anything malformed raises ``ProofFormatError`` sayi
 from __future__ import annotations
 
 import io
-import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any

@@ -27,7 +27,6 @@ from verifier.ledger.errors import (
     LedgerResponseError,
     LedgerRpcError,
     LedgerTimeoutError,
-    LedgerUnavailableError,
     UnknownChainError,
 )
 
