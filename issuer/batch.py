@@ -20,6 +20,7 @@ import multiprocessing.connection
 import os
 import pickle
 import secrets
+import threading
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
@@ -140,6 +141,7 @@ def _compact_json(doc: dict[str, Any], docs: Sequence[dict[str, Any]]) -> str:
 
 
 _STATE: dict[str, Any] = {}
+_BATCH_LOCK = threading.Lock()
 
 
 def _sign_range(bounds: tuple[int, int]) -> list[SignedCredential]:
@@ -401,6 +403,12 @@ def issue_batch(
     ids = docs.ids if isinstance(docs, BatchDocuments) else [d["id"] for d in docs]
     names = list(file_names) if file_names else [f"{cid.rsplit(':', 1)[-1]}.json" for cid in ids]
     prepare_output(out_dir, names, did_web=not identity.did.startswith("did:key:"))
+    with _BATCH_LOCK:  # the workers find their input in _STATE: one batch at a time per process
+        return _issue_locked(docs, identity=identity, writer=writer, ledger_label=ledger_label, out_dir=out_dir,
+                             created=created, workers=workers, progress=progress, names=names)
+
+
+def _issue_locked(docs, *, identity, writer, ledger_label, out_dir, created, workers, progress, names) -> BatchResult:
     _STATE.clear()
     _STATE.update(docs=docs, identity=identity, created=created)
     shards: _Shards | None = None

@@ -130,13 +130,6 @@ class IssuerIdentity:
         }
 
 
-def did_web_for(domain: str) -> str:
-    """did:web method spec §3.2: the host (with an encoded port) and optional path, ':'-separated."""
-    host, _, path = domain.partition("/")
-    parts = [host.replace(":", "%3A")] + [p for p in path.split("/") if p]
-    return "did:web:" + ":".join(parts)
-
-
 def new_identity(did: str | None) -> IssuerIdentity:
     """Fresh keys for the did:web ``did``, or for the did:key they derive when ``did`` is None."""
     if did is not None:

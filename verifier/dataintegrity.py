@@ -23,10 +23,8 @@ PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
 
 
-def _canon(doc: dict[str, Any], canon: Canonicalizer | None, *, memo: bool = False) -> str:
-    if canon is None:
-        return canonicalize(doc)
-    return canon.canonicalize(doc, memo=memo)
+def _canon(doc: dict[str, Any], canon: Canonicalizer | None) -> str:
+    return canonicalize(doc) if canon is None else canon.canonicalize(doc)
 
 
 def proof_config_of(unsecured_doc: dict[str, Any], proof: dict[str, Any]) -> dict[str, Any]:

@@ -155,7 +155,6 @@ class Canonicalizer:
         self.maxsize = maxsize
         self._templates: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._memo: OrderedDict[str, str] = OrderedDict()
         self.hits = 0
         self.full_runs = 0
         self.fallbacks = 0
@@ -170,19 +169,8 @@ class Canonicalizer:
     def counters(self) -> dict[str, int]:
         return {"hits": self.hits, "full_runs": self.full_runs, "fallbacks": self.fallbacks}
 
-    def canonicalize(self, doc: dict[str, Any], *, memo: bool = False) -> str:
-        """Canonical N-Quads of ``doc``. ``memo=True`` also caches by the exact JSON (for repeated proof configs)."""
-        if memo:
-            key = json.dumps(doc, sort_keys=True, ensure_ascii=False)
-            hit = self._memo.get(key)
-            if hit is not None:
-                self._memo.move_to_end(key)
-                return hit
-            result = self.canonicalize(doc)
-            self._memo[key] = result
-            if len(self._memo) > self.maxsize:
-                self._memo.popitem(last=False)
-            return result
+    def canonicalize(self, doc: dict[str, Any]) -> str:
+        """Canonical N-Quads of ``doc``, equal to ``verifier.canonical.canonicalize(doc)``."""
         quads, template, rendered = self._quads(doc)
         return self._finish(quads, template, rendered)
 
@@ -195,9 +183,6 @@ class Canonicalizer:
             return fast
         # Blank nodes whose quads are all fixed have the same first-degree hash in every document (RDFC-1.0 §4.6).
         return canonicalize_quads(quads, first_degree_hints=template.first_degree)
-
-    def to_quads(self, doc: dict[str, Any]) -> list[Quad]:
-        return self._quads(doc)[0]
 
     def _quads(self, doc: dict[str, Any]) -> tuple[list[Quad], _Template | None, list[str]]:
         if not isinstance(doc, dict):

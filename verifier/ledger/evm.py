@@ -364,10 +364,6 @@ class LedgerRouter:
     def __init__(self, readers: Mapping[int, LedgerReader]):
         self._readers = dict(readers)
 
-    @property
-    def chain_ids(self) -> list[int]:
-        return sorted(self._readers)
-
     def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
         reader = self._readers.get(ref.chain_id)
         if reader is None:
