@@ -1,0 +1,85 @@
+"""The employer's page: paste or upload credentials, read each report; download the verdicts as CSV.
+
+Server-rendered, no JavaScript, no external assets. The same reports as the API and the CLI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from verifier.report import Status, Verdict
+from verifier.service.api import VerifierDep
+from verifier.service.intake import IntakeLimits, read_form, verdicts_csv, verify_items
+
+router = APIRouter(tags=["page"])
+
+STATUS_TEXT = {
+    Status.PASS: ("✔", "Passed"),
+    Status.FAIL: ("✘", "Failed"),
+    Status.SKIPPED: ("–", "Skipped"),
+    Status.INDETERMINATE: ("?", "Could not be checked"),
+}
+VERDICT_TEXT = {
+    Verdict.VERIFIED: ("Verified", "every check passed"),
+    Verdict.PARTIALLY_VERIFIED: ("Partially verified", "no check failed, but some could not be completed (grey)"),
+    Verdict.FAILED: ("Failed", "at least one check failed (red)"),
+}
+ANCHOR_FIELDS = (("ledger", "Ledger"), ("chain_id", "Chain id"), ("block", "Block"), ("time", "Time (UTC)"),
+                 ("transaction", "Transaction"), ("confirmations", "Confirmations"), ("sender", "Sender"),
+                 ("mode", "Mode"), ("merkle_root", "Merkle root"))
+# A form posts multipart: the OpenAPI document names its fields (read by hand below, to apply the limits).
+FORM_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object",
+    "properties": {
+        "credential": {"type": "string", "description": "a credential's JSON (or a JSON array of credentials)"},
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                  "description": "credential files (JSON), one or many"},
+    },
+}}}}}
+
+
+def limits(request: Request) -> IntakeLimits:
+    s = request.app.state.settings
+    return IntakeLimits(s.max_body_bytes, s.max_files, s.max_credentials)
+
+
+LimitsDep = Annotated[IntakeLimits, Depends(limits)]
+
+
+def _render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+    base = {"status_text": STATUS_TEXT, "verdict_text": VERDICT_TEXT, "anchor_fields": ANCHOR_FIELDS,
+            "limits": limits(request), "verdict_enum": Verdict}
+    return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+@router.get("/", response_class=HTMLResponse, summary="The verification page")
+def index(request: Request) -> HTMLResponse:
+    return _render(request, "index.html", {})
+
+
+@router.post("/verify", response_class=HTMLResponse, summary="Verify pasted or uploaded credentials (page)",
+             openapi_extra=FORM_BODY)
+async def verify_page(request: Request, verifier: VerifierDep, lim: LimitsDep) -> HTMLResponse:
+    items = await read_form(request, lim)
+    now = datetime.now(timezone.utc)
+    reports = await run_in_threadpool(verify_items, verifier, items, now=now)
+    counts = {v: sum(r.verdict is v for r in reports) for v in Verdict}
+    csv_href = "data:text/csv;charset=utf-8," + quote(verdicts_csv(reports))
+    return _render(request, "results.html", {"reports": reports, "counts": counts, "csv_href": csv_href,
+                                             "verified_at": now.strftime("%Y-%m-%d %H:%M:%S UTC")})
+
+
+@router.post("/verify.csv", summary="Verify pasted or uploaded credentials, answer a CSV of verdicts",
+             response_class=Response, openapi_extra=FORM_BODY,
+             responses={200: {"content": {"text/csv": {}}, "description": "source, credential_id, verdict, check, reason"}})
+async def verify_csv(request: Request, verifier: VerifierDep, lim: LimitsDep) -> Response:
+    items = await read_form(request, lim)
+    reports = await run_in_threadpool(verify_items, verifier, items, now=datetime.now(timezone.utc))
+    return Response(verdicts_csv(reports), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="verdicts.csv"'})

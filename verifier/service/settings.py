@@ -1,0 +1,34 @@
+"""The verifier service's settings, from ``VERIFIER_*`` environment variables (read through ``get_settings``).
+
+List values are JSON in the environment: ``VERIFIER_DID_DOCUMENTS='["out/.well-known/did.json"]'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class VerifierSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VERIFIER_", frozen=True, extra="forbid")
+
+    # Which ledgers may be read (verifier.config format); none configured: anchors are reported indeterminate.
+    networks_file: Path | None = None
+    # DID documents to trust (did:web is never fetched by this service).
+    did_documents: list[Path] = Field(default_factory=list)
+    min_confirmations: int = Field(1, ge=1, le=10_000)
+    # Seconds an anchor read stays cached: confirmations keep growing, so a long-lived service re-reads now and then.
+    anchor_cache_ttl: float = Field(60.0, gt=0)
+
+    # Limits. A real credential is a few KiB; these are far above that and far below harm.
+    max_body_bytes: int = Field(2 << 20, ge=1024, description="largest JSON body, and largest single credential")
+    max_upload_bytes: int = Field(32 << 20, ge=1024, description="largest form post (all files together)")
+    max_files: int = Field(100, ge=1, description="files in one bulk upload")
+    max_credentials: int = Field(200, ge=1, description="credentials verified in one request")
+
+
+def get_settings() -> VerifierSettings:
+    """The settings from the environment, read now (never at import)."""
+    return VerifierSettings()

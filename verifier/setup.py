@@ -1,0 +1,86 @@
+"""Building a Verifier from configuration: the ledgers it may read and the DID documents it trusts.
+
+Shared by the CLI and the verifier service, so both read anchors and keys the same way. Nothing here is contacted at
+construction: the HTTP transports open connections on first use, and ``VerifierSetup.close`` releases them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from verifier.config import NetworkConfig
+from verifier.did import DidResolver
+from verifier.errors import InvalidInputError
+from verifier.ledger.base import LedgerReader
+from verifier.ledger.evm import CachingReader, EvmReader, HttpTransport, LedgerRouter
+from verifier.verify import Verifier, VerifierOptions
+
+
+class DidDocumentFileError(InvalidInputError):
+    """A DID document named in the configuration cannot be read or is not a DID document."""
+
+
+@dataclass(frozen=True)
+class VerifierSetup:
+    verifier: Verifier
+    transports: tuple[HttpTransport, ...] = field(default=())
+
+    def close(self) -> None:
+        for t in self.transports:
+            t.close()
+
+
+def build_ledger(
+    networks: Iterable[NetworkConfig], *, cache_ttl: float | None = None
+) -> tuple[LedgerReader | None, tuple[HttpTransport, ...]]:
+    """One cached router over an EVM reader per configured chain (None when no chain is configured)."""
+    networks = list(networks)
+    if not networks:
+        return None, ()
+    transports = {n.chain_id: HttpTransport(n.rpc_url) for n in networks}
+    readers = {
+        n.chain_id: EvmReader(transports[n.chain_id], chain_id=n.chain_id, registry_address=n.registry_address)
+        for n in networks
+    }
+    return CachingReader(LedgerRouter(readers), ttl=cache_ttl), tuple(transports.values())
+
+
+def load_did_documents(paths: Iterable[Path], *, max_bytes: int, resolver: DidResolver | None = None) -> DidResolver:
+    """A resolver trusting each DID document file, reported as that file."""
+    resolver = resolver or DidResolver()
+    for path in paths:
+        try:
+            with Path(path).open("rb") as fh:
+                raw = fh.read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                raise ValueError(f"larger than the {max_bytes}-byte limit")
+            resolver.add(json.loads(raw), f"file {path}")
+        except OSError as exc:
+            raise DidDocumentFileError(f"DID document {path}: cannot be read ({exc.strerror or exc})") from exc
+        except (ValueError, RecursionError) as exc:
+            raise DidDocumentFileError(f"DID document {path}: {exc}") from exc
+    return resolver
+
+
+def build_verifier(
+    networks: Iterable[NetworkConfig],
+    resolver: DidResolver,
+    *,
+    min_confirmations: int = 1,
+    cache_ttl: float | None = None,
+) -> VerifierSetup:
+    networks = list(networks)
+    ledger, transports = build_ledger(networks, cache_ttl=cache_ttl)
+    verifier = Verifier(
+        ledger=ledger,
+        did_resolver=resolver,
+        options=VerifierOptions(
+            min_confirmations=min_confirmations,
+            network_labels={n.label: n.chain_id for n in networks},
+            confirmations_by_chain={n.chain_id: n.min_confirmations for n in networks},
+        ),
+    )
+    return VerifierSetup(verifier, transports)
