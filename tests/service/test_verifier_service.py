@@ -246,3 +246,16 @@ def test_an_app_built_from_settings_verifies_with_configured_did_documents(embed
     status = {ch["id"]: ch["status"] for ch in body["report"]["checks"]}
     assert status["signature"] == "pass" and status["anchor"] == "indeterminate"
     assert body["verdict"] == "partially_verified" and body["verified"] is False
+
+
+class Exploding:
+    def verify(self, *a, **k):
+        raise RuntimeError("secret internal detail")
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals():
+    with TestClient(create_app(VerifierSettings(), verifier=Exploding()), raise_server_exceptions=False) as c:
+        r = c.post("/credentials/verify", json={"verifiableCredential": {}})
+    body = assert_problem(r, 500)
+    assert "secret internal detail" not in r.text and "Traceback" not in r.text
+    assert body["title"] == "Internal error"
