@@ -31,14 +31,14 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Self
 
 import httpx
 
 from verifier.errors import EvidenceUnavailableError, InvalidInputError
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # (host, port) -> IP address strings; a Mapping host -> [ip] is accepted too (tests, fixed configurations).
 Resolver = Callable[[str, int], Iterable[str]]
 
@@ -90,7 +90,7 @@ class FetchPolicy:
     user_agent: str = "anchorcred-verifier"
 
     def __post_init__(self) -> None:
-        lower = lambda names: frozenset(n.lower().rstrip(".") for n in names)  # noqa: E731
+        lower = lambda names: frozenset(n.lower().rstrip(".") for n in names)
         object.__setattr__(self, "allowed_schemes", lower(self.allowed_schemes))
         object.__setattr__(self, "allow_http_hosts", lower(self.allow_http_hosts))
         object.__setattr__(self, "allow_hosts", lower(self.allow_hosts))
@@ -114,7 +114,7 @@ class _Target:
     port: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Deadline:
     at: float
     clock: Callable[[], float] = field(default=time.monotonic)
@@ -151,7 +151,7 @@ class GuardedFetcher:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> GuardedFetcher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -212,7 +212,9 @@ class GuardedFetcher:
 
     def _vet_address(self, host: str, address: IPAddress) -> None:
         policy = self.policy
-        if host in policy.allow_hosts or any(address in n for n in policy.allow_networks if n.version == address.version):
+        if host in policy.allow_hosts:
+            return
+        if any(address in n for n in policy.allow_networks if n.version == address.version):
             return
         reason = refused_address_reason(address)
         if reason is None:

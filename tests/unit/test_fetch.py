@@ -5,6 +5,7 @@ Every test injects a resolver (a dict host -> [ip], or a function) and an ``http
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import socket
@@ -496,8 +497,8 @@ def test_policy_defaults():
     assert (policy.max_bytes, policy.timeout, policy.max_redirects) == (1048576, 5.0, 3)
     assert {"application/json", "application/ld+json", "application/vc+ld+json", "application/vc+json",
             "application/did+json"} <= policy.content_types
-    with pytest.raises(Exception):
-        policy.max_bytes = 5  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.max_bytes = 5
 
 
 @pytest.mark.parametrize("kwargs", [{"max_bytes": 0}, {"timeout": 0}, {"max_redirects": -1},
