@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier.config import load_networks
+from verifier.fetch import GuardedFetcher
 from verifier.service import api, pages
 from verifier.service.problems import Problem, install_problem_handlers, problem_response
 from verifier.service.settings import VerifierSettings, get_settings
@@ -30,7 +31,9 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
        "frame-ancestors 'none'")
 
 
-def create_app(settings: VerifierSettings | None = None, *, verifier: Verifier | None = None) -> FastAPI:
+def create_app(
+    settings: VerifierSettings | None = None, *, verifier: Verifier | None = None, fetcher: GuardedFetcher | None = None
+) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -46,9 +49,14 @@ def create_app(settings: VerifierSettings | None = None, *, verifier: Verifier |
             app.state.verifier = setup.verifier
             app.state.network_labels = [n.label for n in networks]
             app.state.did_document_count = len(settings.did_documents)
+        own_fetcher = fetcher is None
+        app.state.fetcher = fetcher or GuardedFetcher(settings.fetch_policy())
         try:
             yield
         finally:
+            if own_fetcher:
+                app.state.fetcher.close()
+            app.state.fetcher = None
             app.state.verifier = None
             if setup is not None:
                 setup.close()

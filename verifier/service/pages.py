@@ -5,17 +5,19 @@ Server-rendered, no JavaScript, no external assets. The same reports as the API 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from verifier.report import Status, Verdict
 from verifier.service.api import VerifierDep
-from verifier.service.intake import IntakeLimits, read_form, verdicts_csv, verify_items
+from verifier.fetch import FetchRefusedError, FetchUnavailableError
+from verifier.service.intake import IntakeLimits, parse_credentials, read_form, verdicts_csv, verify_items
 
 router = APIRouter(tags=["page"])
 
@@ -67,12 +69,37 @@ def index(request: Request) -> HTMLResponse:
              openapi_extra=FORM_BODY)
 async def verify_page(request: Request, verifier: VerifierDep, lim: LimitsDep) -> HTMLResponse:
     items = await read_form(request, lim)
+    return await _results(request, verifier, items)
+
+
+async def _results(request: Request, verifier, items) -> HTMLResponse:
     now = datetime.now(timezone.utc)
     reports = await run_in_threadpool(verify_items, verifier, items, now=now)
     counts = {v: sum(r.verdict is v for r in reports) for v in Verdict}
     csv_href = "data:text/csv;charset=utf-8," + quote(verdicts_csv(reports))
     return _render(request, "results.html", {"reports": reports, "counts": counts, "csv_href": csv_href,
                                              "verified_at": now.strftime("%Y-%m-%d %H:%M:%S UTC")})
+
+
+@router.get("/verify/link", response_class=HTMLResponse, summary="Verify the credential at a link (share links open this)")
+async def verify_link(
+    request: Request, verifier: VerifierDep, lim: LimitsDep, url: Annotated[str, Query(min_length=1, max_length=2048)]
+) -> HTMLResponse:
+    """Fetch the credential through the guarded fetcher (https, public addresses, size, time and redirect limits,
+    JSON only; verifier.fetch) and show its report; a refused or unreachable link is said plainly on the page."""
+    try:
+        final_url, data = await run_in_threadpool(request.app.state.fetcher.fetch_json, url)
+    except FetchRefusedError as exc:
+        return _render(request, "index.html", {"link": url, "link_error": f"The link was not followed: {exc.reason}."}, 400)
+    except FetchUnavailableError as exc:
+        return _render(request, "index.html", {"link": url, "link_error": f"The credential could not be fetched: {exc.reason}."}, 502)
+    items = parse_credentials(json.dumps(data).encode("utf-8"), final_url, max_bytes=lim.max_body_bytes)
+    if len(items) > lim.max_credentials:
+        return _render(request, "index.html", {
+            "link": url,
+            "link_error": f"The link holds {len(items)} credentials; at most {lim.max_credentials} are verified at once.",
+        }, 413)
+    return await _results(request, verifier, items)
 
 
 @router.post("/verify.csv", summary="Verify pasted or uploaded credentials, answer a CSV of verdicts",

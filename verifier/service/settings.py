@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from verifier.fetch import FetchPolicy
+
 
 class VerifierSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VERIFIER_", frozen=True, extra="forbid")
@@ -27,6 +29,23 @@ class VerifierSettings(BaseSettings):
     max_upload_bytes: int = Field(32 << 20, ge=1024, description="largest form post (all files together)")
     max_files: int = Field(100, ge=1, description="files in one bulk upload")
     max_credentials: int = Field(200, ge=1, description="credentials verified in one request")
+
+    # Verify-by-link (verifier.fetch): https only, public addresses only, unless listed here (e.g. localhost in dev).
+    fetch_allow_http_hosts: list[str] = Field(default_factory=list, description="hosts that may be fetched over http")
+    fetch_allow_hosts: list[str] = Field(default_factory=list, description="hosts exempt from the address checks")
+    fetch_max_bytes: int = Field(1 << 20, ge=1024, le=16 << 20)
+    fetch_timeout: float = Field(5.0, gt=0, le=60)
+    fetch_max_redirects: int = Field(3, ge=0, le=10)
+
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(
+            allowed_schemes=frozenset({"https"}),  # http only for the hosts listed in allow_http_hosts
+            allow_http_hosts=frozenset(self.fetch_allow_http_hosts),
+            allow_hosts=frozenset(self.fetch_allow_hosts),
+            max_bytes=self.fetch_max_bytes,
+            timeout=self.fetch_timeout,
+            max_redirects=self.fetch_max_redirects,
+        )
 
 
 def get_settings() -> VerifierSettings:
