@@ -26,5 +26,6 @@ def test_loadtest_prints_its_figures_with_no_error(anvil_path):
     requests, ok = int(service[1].replace(",", "")), int(service[3].replace(",", ""))
     assert requests > 0 and requests == ok, out  # every request answered 200, and only 200s
     assert re.search(r"latency: p50 [0-9.]+ ms, p95 [0-9.]+ ms, p99 [0-9.]+ ms", out), out
-    assert "errors: 0 (non-200: 0, verified not true: 0)" in out, out
+    assert "errors: 0 (warm-up: 0; load: non-200 0, verified not true 0)" in out, out
+    assert re.search(r"warm-up: 5 requests \(1 alone, then 4 at once\), 0 errors", out), out
     assert re.search(r"ratio: service / in-process = [0-9,]+ / [0-9,]+ = [0-9.]+", out), out
