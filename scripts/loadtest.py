@@ -168,6 +168,15 @@ def wait_healthy(proc: subprocess.Popen, base: str, log: Path, timeout: float = 
     raise RuntimeError(f"the service did not answer /health within {timeout:.0f} s; log:\n{tail(log)}")
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), to tell which side of the load is the bottleneck."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def tail(path: Path, n: int = 20) -> str:
     try:
         return "\n".join(path.read_text("utf-8", "replace").splitlines()[-n:])
@@ -265,7 +274,10 @@ def main() -> int:
         wait_healthy(service, base, log)
         # The bodies are built once: the load generator shares the cores with the service, so it does little.
         bodies = [b'{"verifiableCredential":' + r.strip() + b"}" for r in raw]
+        service_cpu, own_cpu = cpu_seconds(service.pid), time.process_time()
         warm, result = asyncio.run(load(base, bodies, duration=args.duration, concurrency=args.concurrency))
+        own_cpu = time.process_time() - own_cpu
+        service_cpu = None if service_cpu is None else (cpu_seconds(service.pid) or service_cpu) - service_cpu
         if service.poll() is not None:
             print(f"the service exited during the load (code {service.returncode}); log:\n{tail(log)}")
     finally:
@@ -285,6 +297,10 @@ def main() -> int:
     print(f"warm-up: {warm.requests:,} requests (1 alone, then {args.concurrency} at once), {warm.errors:,} errors")
     print(f"latency: p50 {percentile(lat, 0.50) * 1000:.1f} ms, p95 {percentile(lat, 0.95) * 1000:.1f} ms, "
           f"p99 {percentile(lat, 0.99) * 1000:.1f} ms")
+    total = max(1, warm.requests + result.requests)
+    busy = f"{service_cpu * 1000 / total:.2f} ms" if service_cpu is not None else "n/a"
+    print(f"cpu per request: service {busy}, load generator {own_cpu * 1000 / total:.2f} ms "
+          f"(verification alone: {1000 / rate:.2f} ms; {os.cpu_count()} cores shared)")
     non_200 = result.requests - result.statuses.get(200, 0)
     print(f"errors: {result.errors + warm.errors:,} (warm-up: {warm.errors:,}; load: non-200 {non_200:,}, "
           f"verified not true {result.not_verified:,})")
