@@ -47,6 +47,7 @@ DEFAULTS = {"credentials": 1_000, "duration": 60.0, "concurrency": 64}
 CHAIN_ID = 31337
 HOST = "127.0.0.1"  # loopback only: the only target this script may load
 JSON = {"content-type": "application/json"}
+CONNECTIONS_PER_CLIENT = 8
 
 
 @dataclass(frozen=True)
@@ -207,27 +208,44 @@ async def post(client: httpx.AsyncClient, body: bytes, result: LoadResult) -> No
         result.not_verified += 1
 
 
+def shard_sizes(concurrency: int, per_client: int) -> list[int]:
+    """Connections per client: ``concurrency`` in all, at most ``per_client`` each."""
+    full, rest = divmod(concurrency, per_client)
+    return [per_client] * full + ([rest] if rest else [])
+
+
 async def load(base: str, bodies: list[bytes], *, duration: float, concurrency: int) -> tuple[LoadResult, LoadResult]:
-    """``concurrency`` clients post back to back for ``duration`` seconds, cycling through the request bodies.
+    """``concurrency`` loops post back to back for ``duration`` seconds, cycling through the request bodies.
 
     Returns (warm-up, timed load). The warm-up is untimed but judged like the rest: one request alone first (the
     service learns the batch's shape and reads the anchor once), then one per connection to open the pool.
     """
     warm, result = LoadResult(), LoadResult()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     counter = iter(range(1 << 62))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(60.0)) as client:
-        await post(client, bodies[0], warm)
-        await asyncio.gather(*(post(client, bodies[i % len(bodies)], warm) for i in range(concurrency)))
+    # Measured on this machine: one AsyncClient holding 64 connections costs the load generator ~7.6 ms of CPU per
+    # request (its pool's bookkeeping grows with the connections) and left the service 35% busy; clients of at most
+    # CONNECTIONS_PER_CLIENT connections cost ~2.9 ms. Same number of connections in all, loopback only.
+    clients = [
+        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(60.0),
+                          limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
+        for size in shard_sizes(concurrency, CONNECTIONS_PER_CLIENT)
+    ]
+    try:
+        await post(clients[0], bodies[0], warm)
+        await asyncio.gather(*(post(clients[i % len(clients)], bodies[i % len(bodies)], warm)
+                               for i in range(concurrency)))
         start = time.perf_counter()
         deadline = start + duration
 
-        async def client_loop() -> None:
+        async def client_loop(client: httpx.AsyncClient) -> None:
             while time.perf_counter() < deadline:
                 await post(client, bodies[next(counter) % len(bodies)], result)
 
-        await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+        await asyncio.gather(*(client_loop(clients[i % len(clients)]) for i in range(concurrency)))
         result.seconds = time.perf_counter() - start
+    finally:
+        for client in clients:
+            await client.aclose()
     return warm, result
 
 
