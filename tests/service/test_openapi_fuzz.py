@@ -16,8 +16,7 @@ with a mock transport and an empty resolver, so generated URLs never reach DNS o
 
 A handled 5xx fails as schemathesis's "Server error"; an unhandled exception fails with its own traceback (the
 in-process ASGI client re-raises what Starlette's ServerErrorMiddleware re-raises), which names the bug directly.
-Findings that are not server errors (spec gaps, a missing Allow header) are strict xfails: fixing the service turns
-them into XPASS failures, the signal to drop the marker.
+Every answer must also be documented (status and media type), and a 405 must carry its Allow header.
 """
 
 from __future__ import annotations
@@ -150,20 +149,9 @@ def test_coverage_cases_give_no_server_error_and_conform(app, label):
     assert not found, "\n".join(found)
 
 
-# Documented status codes and media types, on the operation's own method. Known gaps in the generated OpenAPI
-# (not server errors; fixes belong in the service, verifier/service/pages.py):
-SPEC_GAPS = {
-    "POST /verify": "400 (no credential given, a bad paste) is answered but only 200 is documented",
-    "POST /verify.csv": "400 (no credential given, a bad paste) is answered but only 200 is documented",
-    "GET /verify/link": "a refused link is answered 400 but only 200 and 422 are documented; 422 is documented as "
-                        "application/json HTTPValidationError (FastAPI's default) but answered as "
-                        "application/problem+json",
-}
-
-
-@pytest.mark.parametrize("label", [
-    pytest.param(label, marks=pytest.mark.xfail(strict=True, reason=SPEC_GAPS[label])) if label in SPEC_GAPS
-    else label for label in sorted(OPERATIONS)])
+# Documented status codes and media types, on the operation's own method (every answer the service gives is in the
+# OpenAPI document: problem details for the API, pages for the page routes).
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_coverage_cases_answer_documented_statuses_and_media_types(app, label):
     method = label.split(" ", 1)[0]
     cases = [case for case in coverage_cases(label) if case.method.upper() == method]
@@ -232,7 +220,6 @@ def test_a_body_over_the_limit_is_a_documented_413(app):
 # RFC 9110 §15.5.6: a 405 MUST carry Allow. Starlette puts it on the HTTPException; the service's problem handler
 # (verifier/service/problems.py, install_problem_handlers._http) builds a new response and drops exc.headers.
 # schemathesis reports it as ST204 "Wrong response to undeclared method" on every operation.
-@pytest.mark.xfail(strict=True, reason="405 problem responses drop Starlette's Allow header (problems.py _http)")
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_an_undeclared_method_is_405_with_allow(app, label):
     method, path = label.split(" ", 1)

@@ -65,8 +65,14 @@ def index(request: Request) -> HTMLResponse:
     return _render(request, "index.html", {})
 
 
+FORM_PROBLEMS = {
+    400: {"description": "No credential given, or a form the service cannot read", "content": {"application/problem+json": {}}},
+    413: {"description": "Too many files or credentials, or too large", "content": {"application/problem+json": {}}},
+}
+
+
 @router.post("/verify", response_class=HTMLResponse, summary="Verify pasted or uploaded credentials (page)",
-             openapi_extra=FORM_BODY)
+             openapi_extra=FORM_BODY, responses=FORM_PROBLEMS)
 async def verify_page(request: Request, verifier: VerifierDep, lim: LimitsDep) -> HTMLResponse:
     items = await read_form(request, lim)
     return await _results(request, verifier, items)
@@ -81,7 +87,18 @@ async def _results(request: Request, verifier, items) -> HTMLResponse:
                                              "verified_at": now.strftime("%Y-%m-%d %H:%M:%S UTC")})
 
 
-@router.get("/verify/link", response_class=HTMLResponse, summary="Verify the credential at a link (share links open this)")
+@router.get(
+    "/verify/link",
+    response_class=HTMLResponse,
+    summary="Verify the credential at a link (share links open this)",
+    responses={
+        400: {"description": "The link was refused (scheme, address, content type, size, redirects): the page says why",
+              "content": {"text/html": {}}},
+        413: {"description": "The link holds more credentials than one request verifies", "content": {"text/html": {}}},
+        422: {"description": "No link, or not a link", "content": {"application/problem+json": {}}},
+        502: {"description": "The credential could not be fetched: the page says why", "content": {"text/html": {}}},
+    },
+)
 async def verify_link(
     request: Request, verifier: VerifierDep, lim: LimitsDep, url: Annotated[str, Query(min_length=1, max_length=2048)]
 ) -> HTMLResponse:
@@ -104,7 +121,8 @@ async def verify_link(
 
 @router.post("/verify.csv", summary="Verify pasted or uploaded credentials, answer a CSV of verdicts",
              response_class=Response, openapi_extra=FORM_BODY,
-             responses={200: {"content": {"text/csv": {}}, "description": "source, credential_id, verdict, check, reason"}})
+             responses={200: {"content": {"text/csv": {}}, "description": "source, credential_id, verdict, check, reason"},
+                        **FORM_PROBLEMS})
 async def verify_csv(request: Request, verifier: VerifierDep, lim: LimitsDep) -> Response:
     items = await read_form(request, lim)
     reports = await run_in_threadpool(verify_items, verifier, items, now=datetime.now(timezone.utc))

@@ -8,6 +8,8 @@ problem that says nothing about the code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,16 +73,18 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def problem_response(request: Request, problem: Problem) -> Response:
+def problem_response(request: Request, problem: Problem, headers: Mapping[str, str] | None = None) -> Response:
+    """The problem as JSON, or as a page for a browser; ``headers`` carries what HTTP requires (a 405's Allow)."""
     problem = Problem(problem.status, problem.slug, problem.title, problem.detail,
                       problem.instance or request.url.path, problem.errors)
     templates = getattr(request.app.state, "templates", None)
     if templates is not None and wants_html(request):
         return templates.TemplateResponse(
             request, "problem.html", {"problem": problem, "type": PROBLEM_BASE + problem.slug},
-            status_code=problem.status,
+            status_code=problem.status, headers=dict(headers or {}),
         )
-    return JSONResponse(problem.to_json(), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(problem.to_json(), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE,
+                        headers=dict(headers or {}))
 
 
 # ── mapping ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -133,7 +137,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
         slug = title.lower().replace(" ", "-")
-        return problem_response(request, Problem(exc.status_code, slug, title, str(exc.detail)))
+        return problem_response(request, Problem(exc.status_code, slug, title, str(exc.detail)), exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
