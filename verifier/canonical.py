@@ -16,6 +16,7 @@ reference it is tested against.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from pyld import jsonld
@@ -25,6 +26,7 @@ from verifier.documentloader import DEFAULT_LOADER, DocumentLoader
 from verifier.errors import InvalidInputError, UnmappedTermError
 from verifier.rdfc import Quad, canonicalize_quads, iri_term, literal_term
 
+_PYLD_LOCK = threading.Lock()
 FALLBACK_VOCAB = "urn:x-anchorcred-undefined-term:"
 ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
 _UNDEFINED_NAMESPACES = (FALLBACK_VOCAB, ISSUER_DEPENDENT)
@@ -61,6 +63,14 @@ def to_quads(doc: dict[str, Any], *, loader: DocumentLoader | None = None) -> li
     # so that _check_expanded refuses them, as jsonld.js would silently drop them.
     options = loader.jsonld_options(base=None, processingMode="json-ld-1.1", produceGeneralizedRdf=False)
     processor = jsonld.JsonLdProcessor()
+    # pyld keeps a module-global context cache that is not thread-safe ("OrderedDict mutated during iteration" under
+    # a verifier service's concurrent requests): one JSON-LD run at a time. The fast path (verifier.shapes) takes this
+    # only once per document shape.
+    with _PYLD_LOCK:
+        return _to_quads_locked(processor, doc, options)
+
+
+def _to_quads_locked(processor: Any, doc: dict[str, Any], options: dict[str, Any]) -> list[Quad]:
     try:
         expanded = processor.expand(_with_fallback_vocab(doc), options)
         _check_expanded(expanded)
