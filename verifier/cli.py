@@ -15,10 +15,9 @@ from rich.console import Console
 from verifier.config import NetworkConfig, load_networks, parse_networks
 from verifier.did import DidResolver
 from verifier.errors import AnchorcredError
-from verifier.ledger.base import LedgerReader
-from verifier.ledger.evm import CachingReader, EvmReader, HttpTransport, LedgerRouter
 from verifier.report import Report, Status, Verdict
-from verifier.verify import Verifier, VerifierOptions, unreadable_report
+from verifier.setup import build_verifier
+from verifier.verify import unreadable_report
 
 MAX_CREDENTIAL_BYTES = 2 << 20  # 2 MiB: far above any real credential, far below harm
 EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_USAGE = 0, 1, 2
@@ -43,16 +42,6 @@ def data_dir_default() -> Path:
 def fail_usage(message: str) -> None:
     Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(EXIT_USAGE)
-
-
-def build_ledger(networks: list[NetworkConfig]) -> LedgerReader | None:
-    if not networks:
-        return None
-    readers = {
-        n.chain_id: EvmReader(HttpTransport(n.rpc_url), chain_id=n.chain_id, registry_address=n.registry_address)
-        for n in networks
-    }
-    return CachingReader(LedgerRouter(readers))
 
 
 @dataclass(frozen=True)
@@ -144,20 +133,16 @@ def verify_command(
     except (OSError, ValueError, RecursionError) as exc:
         fail_usage(f"DID document: {exc}")
 
-    verifier = Verifier(
-        ledger=build_ledger(networks),
-        did_resolver=resolver,
-        options=VerifierOptions(
-            min_confirmations=min_confirmations,
-            network_labels={n.label: n.chain_id for n in networks},
-            confirmations_by_chain={n.chain_id: n.min_confirmations for n in networks},
-        ),
-    )
+    setup = build_verifier(networks, resolver, min_confirmations=min_confirmations)
+    verifier = setup.verifier
     now = datetime.now(timezone.utc)
     console = Console(highlight=False)
     loaded = [(str(path), read_credential(path)) for path in files]
     readable = [(src, doc) for src, doc in loaded if not isinstance(doc, Unreadable)]
-    verified = iter(verifier.verify_many(readable, now=now, workers=min(os.cpu_count() or 1, 4)))
+    try:
+        verified = iter(verifier.verify_many(readable, now=now, workers=min(os.cpu_count() or 1, 4)))
+    finally:
+        setup.close()
     reports = [
         unreadable_report(src, doc.reason, now=now) if isinstance(doc, Unreadable) else next(verified)
         for src, doc in loaded
