@@ -7,6 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("issuer", "web3", "eth_tester", "eth", "yaml", "eth_account")
+SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "jinja2", "pydantic_settings", "multipart")  # the `service` extra
 
 
 def _imports(path: Path) -> set[str]:
@@ -28,6 +29,15 @@ def test_verifier_source_imports_nothing_from_the_issuer_or_its_dependencies():
     assert offenders == {}
 
 
+def test_only_the_service_package_needs_the_service_extra():
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(_imports(p) & set(SERVICE_ONLY))
+        for p in (ROOT / "verifier").rglob("*.py")
+        if "service" not in p.relative_to(ROOT / "verifier").parts
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
 BLOCKER = """
 import sys, importlib.abc
 class Block(importlib.abc.MetaPathFinder):
@@ -42,7 +52,7 @@ anchorcred_cli.main()
 
 
 def _run_without_issuer(args: list[str]) -> subprocess.CompletedProcess:
-    code = BLOCKER.format(blocked=set(FORBIDDEN), args=args)
+    code = BLOCKER.format(blocked=set(FORBIDDEN) | set(SERVICE_ONLY), args=args)
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
