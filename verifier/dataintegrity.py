@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from verifier.canonical import canonicalize
+from verifier.document import proof_list
 from verifier.shapes import Canonicalizer
 from verifier.errors import ProofFormatError
 from verifier.keys import KeyFormatError, multibase_decode, multibase_encode
@@ -89,11 +90,8 @@ def create_eddsa_proof(
 
 
 def proofs_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The proofs of a secured document (``proof`` may be one object or a set/chain array)."""
-    proof = doc.get("proof")
-    if proof is None:
-        return []
-    proofs = proof if isinstance(proof, list) else [proof]
+    """The proofs of a secured document (``proof`` may be one object or a set/chain array), each an object."""
+    proofs = proof_list(doc)
     for p in proofs:
         if not isinstance(p, dict):
             raise ProofFormatError(f"a proof must be a JSON object, got {type(p).__name__}")
