@@ -8,7 +8,7 @@ signature of that 64-byte hash, multibase base58btc (§3.3.2).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -65,8 +65,13 @@ def create_eddsa_proof(
     previous_proof: str | list[str] | None = None,
     canon: Canonicalizer | None = None,
     unsecured_canonical: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A ``DataIntegrityProof`` over ``unsecured_doc`` (which holds the earlier proofs when chaining, VC DI §4.x)."""
+    """A ``DataIntegrityProof`` over ``unsecured_doc`` (which holds the earlier proofs when chaining, VC DI §4.x).
+
+    ``options``: further proof options signed with the proof, e.g. a presentation's ``challenge`` and ``domain``
+    (VC DI 1.0 §2.1); they may not replace the fields set here.
+    """
     proof: dict[str, Any] = {}
     if proof_id is not None:
         proof["id"] = proof_id
@@ -81,6 +86,10 @@ def create_eddsa_proof(
     )
     if previous_proof is not None:
         proof["previousProof"] = previous_proof
+    for name, value in (options or {}).items():
+        if name in proof or name == "proofValue":
+            raise ValueError(f"proof option {name!r} would replace a field the proof sets itself")
+        proof[name] = value
     digest = proof_hash(unsecured_doc, proof_config_of(unsecured_doc, proof), canon, unsecured_canonical=unsecured_canonical)
     signature = sign(digest)
     if len(signature) != 64:

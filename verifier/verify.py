@@ -52,6 +52,15 @@ class Verifier:
         self._canon = canonicalizer or Canonicalizer()
         self._labels_by_chain = {v: k for k, v in (options.network_labels or {}).items()}
 
+    @property
+    def did_resolver(self) -> DidResolver:
+        """The resolver the issuer's keys come from (presentations resolve their holder with it too)."""
+        return self._dids
+
+    @property
+    def canonicalizer(self) -> Canonicalizer:
+        return self._canon
+
     def verify(self, document: Any, *, now: datetime | None = None, source: str = "") -> Report:
         now = now or datetime.now(timezone.utc)
         parsed = self._parse(document)
