@@ -44,6 +44,9 @@ with warnings.catch_warnings():  # starlette's TestClient warns that it prefers 
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.holderkit import Holder
 from verifier.fetch import FetchPolicy, GuardedFetcher
 from verifier.service.app import create_app
 from verifier.service.settings import VerifierSettings
@@ -59,8 +62,8 @@ FUZZ_CASES = [(label, mode) for label in sorted(OPERATIONS) for mode in Generati
               if mode is GenerationMode.POSITIVE or label in NEGATABLE]
 # The operations the verifier documents today; the fuzz below covers whatever the schema holds, this only makes a
 # vanished operation (or a schema schemathesis cannot load) fail loudly instead of silently fuzzing less.
-EXPECTED_OPERATIONS = {"GET /health", "POST /credentials/verify", "GET /", "POST /verify", "GET /verify/link",
-                       "POST /verify.csv"}
+EXPECTED_OPERATIONS = {"GET /health", "POST /credentials/verify", "POST /presentations/verify", "GET /",
+                       "POST /verify", "GET /verify/link", "POST /verify.csv"}
 SHARE_HOST = "93.184.216.34"  # an IP literal: vetted as public, then answered by the mock transport, never contacted
 # Bounded for CI: 30 examples per operation and mode, no per-example deadline (the first verification warms caches).
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
@@ -184,6 +187,22 @@ def test_a_tampered_credential_is_200_not_verified_and_conforms(app, embedded):
     body = response.json()
     assert body["verified"] is False and body["verdict"] == "failed"
     assert {c["id"]: c["status"] for c in body["checks"]}["signature"] == "fail"
+
+
+def test_a_signed_presentation_is_200_and_conforms(app, embedded):
+    _, batch = embedded
+    holder = Holder(Ed25519PrivateKey.generate())
+    vp = holder.present([batch.credential(0)], challenge="x1")
+    case = OPERATIONS["POST /presentations/verify"].Case(
+        body={"verifiablePresentation": vp, "options": {"challenge": "x1"}}, media_type="application/json")
+    response = case.call_and_validate(app=app, checks=ALL_RESPONSE_CHECKS)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    status = {c["id"]: c["status"] for c in body["checks"]}
+    # the example roster's learner is not this holder: everything passes but the binding
+    assert status == {"presentation_format": "pass", "presentation_signature": "pass", "challenge": "pass",
+                      "credentials": "pass", "holder_binding": "fail"}
+    assert body["credentialResults"][0]["verified"] is True
 
 
 def test_a_body_that_is_not_a_verification_request_is_a_documented_422(app):

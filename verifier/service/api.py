@@ -1,7 +1,8 @@
-"""The VC-API (``POST /credentials/verify``) and the health endpoint: JSON in, JSON out.
+"""The VC-API (``POST /credentials/verify``, ``POST /presentations/verify``) and the health endpoint: JSON in and out.
 
-VC-API semantics: a credential that fails verification is still a 200 with ``verified: false``; 400/422 are only for
-requests that are not a verification request at all (not JSON, no ``verifiableCredential``, wrong types).
+VC-API semantics: a credential or presentation that fails verification is still a 200 with ``verified: false``;
+400/422 are only for requests that are not a verification request at all (not JSON, no ``verifiableCredential`` /
+``verifiablePresentation``, wrong types).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from verifier.report import Report, Status, Verdict
+from verifier.presentation import PresentationReport, PresentationVerifier
+from verifier.report import CheckResult, Report, Status, Verdict
 from verifier.service.problems import PROBLEM_BASE, Problem, ProblemError
 from verifier.verify import Verifier
 
@@ -30,6 +32,14 @@ def get_verifier(request: Request) -> Verifier:
 VerifierDep = Annotated[Verifier, Depends(get_verifier)]
 
 
+def get_presentation_verifier(request: Request, verifier: VerifierDep) -> PresentationVerifier:
+    """Over the service's Verifier (its DID resolver: configured documents, did:key, did:web when enabled)."""
+    return PresentationVerifier(verifier, max_credentials=request.app.state.settings.max_credentials)
+
+
+PresentationVerifierDep = Annotated[PresentationVerifier, Depends(get_presentation_verifier)]
+
+
 # ── schemas (pydantic only at the HTTP edge) ──────────────────────────────────────────────────────────────────
 
 class VerifyOptions(BaseModel):
@@ -44,6 +54,28 @@ class VerifyCredentialRequest(BaseModel):
         "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": "did:web:…"}}]})
     verifiableCredential: dict[str, Any] = Field(description="the credential (a JSON object)")
     options: VerifyOptions = Field(default_factory=VerifyOptions)
+
+
+class PresentationOptions(BaseModel):
+    """VC-API presentation verification options: the challenge and domain this verifier gave the holder."""
+
+    model_config = ConfigDict(extra="allow")
+    challenge: str | None = Field(None, min_length=1, max_length=1024,
+                                  description="the challenge the proof must carry (replay protection); without it "
+                                              "the presentation is at best partially verified")
+    domain: str | None = Field(None, min_length=1, max_length=1024,
+                               description="the domain the proof must name")
+    checks: list[str] | None = Field(None, description="accepted for VC-API compatibility; all checks always run")
+
+
+class VerifyPresentationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "verifiablePresentation": {"@context": ["https://www.w3.org/ns/credentials/v2"],
+                                   "type": ["VerifiablePresentation"], "holder": "did:key:z6Mk…",
+                                   "verifiableCredential": [], "proof": {}},
+        "options": {"challenge": "4f1c…", "domain": "verifier.example.com"}}]})
+    verifiablePresentation: dict[str, Any] = Field(description="the presentation (a JSON object)")
+    options: PresentationOptions = Field(default_factory=PresentationOptions)
 
 
 class CheckOut(BaseModel):
@@ -68,6 +100,21 @@ class VerifyCredentialResponse(BaseModel):
     report: dict[str, Any] = Field(description="the full verification report (the same as `anchorcred verify --json`)")
 
 
+class CredentialResultOut(VerifyCredentialResponse):
+    """One embedded credential's result, in presentation order."""
+
+
+class VerifyPresentationResponse(BaseModel):
+    verified: bool = Field(description="true only when the presentation's verdict is 'verified'")
+    verdict: Literal["verified", "partially_verified", "failed"]
+    checks: list[CheckOut] = Field(description="the presentation's checks: format, holder signature, challenge and "
+                                               "domain, embedded credentials, holder binding")
+    warnings: list[ProblemOut]
+    errors: list[ProblemOut]
+    credentialResults: list[CredentialResultOut] = Field(description="one result per embedded credential, in order")
+    report: dict[str, Any] = Field(description="the presentation's report (its credentials' are in credentialResults)")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok"]
     time: str
@@ -79,20 +126,46 @@ def _check_problem(check, kind: str) -> ProblemOut:
     return ProblemOut(type=f"{PROBLEM_BASE}{kind}#{check.id}", title=check.title, detail=check.reason)
 
 
-def verification_result(report: Report, *, ignored_options: list[str] = ()) -> VerifyCredentialResponse:
-    failed = [c for c in report.checks if c.status is Status.FAIL]
-    unsure = [c for c in report.checks if c.status in (Status.INDETERMINATE, Status.SKIPPED)]
-    warnings = [_check_problem(c, "check-" + c.status.value) for c in unsure]
+def _problems(checks: tuple[CheckResult, ...], ignored_options: list[str]) -> tuple[list[ProblemOut], list[ProblemOut]]:
+    """(warnings, errors): checks that could not be completed and ignored options; checks that failed."""
+    warnings = [_check_problem(c, "check-" + c.status.value) for c in checks
+                if c.status in (Status.INDETERMINATE, Status.SKIPPED)]
     warnings += [ProblemOut(type=PROBLEM_BASE + "option-ignored", title="Option ignored",
                             detail=f"options.{name} is not supported; every check runs") for name in ignored_options]
-    return VerifyCredentialResponse(
+    return warnings, [_check_problem(c, "check-failed") for c in checks if c.status is Status.FAIL]
+
+
+def verification_result(report: Report, *, ignored_options: list[str] = (),
+                        model: type[VerifyCredentialResponse] = VerifyCredentialResponse) -> VerifyCredentialResponse:
+    warnings, errors = _problems(report.checks, list(ignored_options))
+    return model(
         verified=report.verdict is Verdict.VERIFIED,
         verdict=report.verdict.value,
         checks=[CheckOut(**c.to_json()) for c in report.checks],
         warnings=warnings,
-        errors=[_check_problem(c, "check-failed") for c in failed],
+        errors=errors,
         report=report.to_json(),
     )
+
+
+def presentation_result(report: PresentationReport, *, ignored_options: list[str] = ()) -> VerifyPresentationResponse:
+    warnings, errors = _problems(report.checks, list(ignored_options))
+    return VerifyPresentationResponse(
+        verified=report.verdict is Verdict.VERIFIED,
+        verdict=report.verdict.value,
+        checks=[CheckOut(**c.to_json()) for c in report.checks],
+        warnings=warnings,
+        errors=errors,
+        credentialResults=[verification_result(r, model=CredentialResultOut) for r in report.credentials],
+        report=report.to_json(include_credentials=False),
+    )
+
+
+def _ignored(options: BaseModel) -> list[str]:
+    ignored = sorted(options.model_extra or {})
+    if getattr(options, "checks", None) is not None:
+        ignored.insert(0, "checks")
+    return ignored
 
 
 # ── endpoints ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -112,10 +185,29 @@ def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep) -> V
     """Every check (format and EU elements, signature, integrity, Merkle inclusion, anchor, validity), each with its
     reason. 200 whatever the verdict; ``verified`` is true only when every check passed."""
     report = verifier.verify(body.verifiableCredential, now=datetime.now(timezone.utc), source="request body")
-    ignored = sorted(k for k in (body.options.model_extra or {}))
-    if body.options.checks is not None:
-        ignored.insert(0, "checks")
-    return verification_result(report, ignored_options=ignored)
+    return verification_result(report, ignored_options=_ignored(body.options))
+
+
+@router.post(
+    "/presentations/verify",
+    response_model=VerifyPresentationResponse,
+    tags=["VC-API"],
+    summary="Verify a presentation",
+    responses={
+        400: {"description": "The body is not JSON", "content": {"application/problem+json": {}}},
+        413: {"description": "The body is larger than the configured limit", "content": {"application/problem+json": {}}},
+        422: {"description": "The body is not a verification request", "content": {"application/problem+json": {}}},
+    },
+)
+def verify_presentation(body: VerifyPresentationRequest, presentations: PresentationVerifierDep
+                        ) -> VerifyPresentationResponse:
+    """The presentation's checks (format; the holder's eddsa-rdfc-2022 proof with proofPurpose authentication; the
+    challenge and domain against ``options``; every embedded credential; holder binding: the signer is the subject of
+    each credential), each with its reason, and one result per embedded credential. 200 whatever the verdict. An
+    unsigned presentation fails; without ``options.challenge`` it is at best partially verified (replayable)."""
+    report = presentations.verify(body.verifiablePresentation, challenge=body.options.challenge,
+                                  domain=body.options.domain, now=datetime.now(timezone.utc), source="request body")
+    return presentation_result(report, ignored_options=_ignored(body.options))
 
 
 @health_router.get("/health", response_model=HealthOut, tags=["service"], summary="Liveness")
@@ -129,4 +221,4 @@ def health(request: Request) -> HealthOut:
     )
 
 
-__all__ = ["Problem", "get_verifier", "health_router", "router", "verification_result"]
+__all__ = ["Problem", "get_verifier", "health_router", "presentation_result", "router", "verification_result"]

@@ -68,7 +68,7 @@ class Problem:
 
 def wants_html(request: Request) -> bool:
     """A browser asking for a page (the VC-API paths always answer JSON)."""
-    if request.url.path.startswith("/credentials"):
+    if request.url.path.startswith(("/credentials", "/presentations")):
         return False
     return "text/html" in request.headers.get("accept", "")
 
