@@ -234,6 +234,40 @@ def test_dockerfile_runs_unprivileged_without_test_tools():
     assert not [args for word, args in instructions if word in ("ENV", "ARG") and re.search(r"SECRET|PASSWORD", args)]
 
 
+# Sources the package build reads but the installed package does not need.
+BUILD_ONLY = {"contracts/AnchorRegistry.sol", "contracts/compile.mjs"}
+
+
+def test_the_image_package_holds_every_file_of_the_packages(tmp_path):
+    """The build stage, outside Docker: the package built from exactly what the Dockerfile copies holds every file
+    under verifier/, issuer/ and contracts/ (templates, stylesheets, contexts, migrations, fonts, artifacts), since
+    the running image reads only the installed package."""
+    context = tmp_path / "context"
+    copies = [args for word, args in dockerfile_instructions()
+              if word == "COPY" and not args.startswith("--from") and "/app/" not in args]
+    for args in copies:
+        for source in args.split()[:-1]:
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, context / source,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules"))
+            else:
+                (context / source).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / source, context / source)
+    # setuptools' build_py decides what an install copies (packages and package data): run it alone, offline,
+    # without the wheel tooling, into a build folder that stands for the image's site-packages.
+    build = tmp_path / "site-packages"
+    done = subprocess.run([sys.executable, "-c", "import setuptools; setuptools.setup()", "--quiet", "build_py",
+                           "--build-lib", str(build)], cwd=context, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    packaged = {path.relative_to(build).as_posix() for path in build.rglob("*") if path.is_file()}
+    expected = {path.relative_to(context).as_posix()
+                for top in ("verifier", "issuer", "contracts") for path in (context / top).rglob("*")
+                if path.is_file()} - BUILD_ONLY
+    assert "verifier/service/templates/results.html" in expected
+    missing = sorted(expected - packaged)
+    assert not missing, f"not in the package the image installs (pyproject package-data?): {missing}"
+
+
 def dockerfile_healthcheck() -> list[str]:
     (args,) = [args for word, args in dockerfile_instructions() if word == "HEALTHCHECK"]
     return json.loads(args[args.index("CMD") + 3:].strip())
