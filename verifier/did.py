@@ -47,6 +47,10 @@ class DidResolver:
         self._documents[did] = (document, source)
         return True
 
+    def known(self, did: str) -> bool:
+        """Whether a document was given for this DID (it then wins over any other way of resolving it)."""
+        return did in self._documents
+
     def resolve(self, did: str) -> ResolvedDid:
         if did in self._documents:
             doc, source = self._documents[did]

@@ -120,6 +120,7 @@ class HealthOut(BaseModel):
     time: str
     networks: list[str]
     did_documents: int
+    did_web_fetch: bool = Field(description="whether did:web documents are fetched (else only configured ones)")
 
 
 def _check_problem(check, kind: str) -> ProblemOut:
@@ -218,6 +219,7 @@ def health(request: Request) -> HealthOut:
         time=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         networks=list(getattr(state, "network_labels", [])),
         did_documents=int(getattr(state, "did_document_count", 0)),
+        did_web_fetch=bool(state.settings.did_web_fetch),
     )
 
 

@@ -1,7 +1,8 @@
 """The verifier service's app factory: ``create_app(settings=None, *, verifier=None)``.
 
 Nothing is created at import. The factory builds the app; its lifespan builds the verifier (ledger readers from the
-networks file, DID documents from the configured files) and closes the ledger connections at shutdown. Tests and
+networks file, DID documents from the configured files, did:web fetched through the guarded fetcher when
+``did_web_fetch`` is set) and closes the ledger connections at shutdown. Tests and
 embedders pass a ready ``verifier`` instead. Run: ``uvicorn --factory verifier.service.app:create_app``.
 """
 
@@ -17,6 +18,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier.config import load_networks
+from verifier.did import DidResolver
+from verifier.didweb import WebDidResolver
 from verifier.fetch import GuardedFetcher
 from verifier.service import api, pages
 from verifier.service.problems import Problem, install_problem_handlers, problem_response
@@ -39,19 +42,22 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup = None
-        if verifier is not None:
-            app.state.verifier = verifier
-        else:
-            networks = load_networks(settings.networks_file) if settings.networks_file else []
-            resolver = load_did_documents(settings.did_documents, max_bytes=settings.max_body_bytes)
-            setup = build_verifier(networks, resolver, min_confirmations=settings.min_confirmations,
-                                   cache_ttl=settings.anchor_cache_ttl)
-            app.state.verifier = setup.verifier
-            app.state.network_labels = [n.label for n in networks]
-            app.state.did_document_count = len(settings.did_documents)
         own_fetcher = fetcher is None
         app.state.fetcher = fetcher or GuardedFetcher(settings.fetch_policy())
         try:
+            if verifier is not None:
+                app.state.verifier = verifier
+            else:
+                networks = load_networks(settings.networks_file) if settings.networks_file else []
+                # did:web fetching goes through the same guarded fetcher (and policy) as verify-by-link.
+                resolver = (WebDidResolver(app.state.fetcher, ttl=settings.did_web_cache_ttl)
+                            if settings.did_web_fetch else DidResolver())
+                load_did_documents(settings.did_documents, max_bytes=settings.max_body_bytes, resolver=resolver)
+                setup = build_verifier(networks, resolver, min_confirmations=settings.min_confirmations,
+                                       cache_ttl=settings.anchor_cache_ttl)
+                app.state.verifier = setup.verifier
+                app.state.network_labels = [n.label for n in networks]
+                app.state.did_document_count = len(settings.did_documents)
             yield
         finally:
             if own_fetcher:

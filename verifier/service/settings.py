@@ -18,8 +18,12 @@ class VerifierSettings(BaseSettings):
 
     # Which ledgers may be read (verifier.config format); none configured: anchors are reported indeterminate.
     networks_file: Path | None = None
-    # DID documents to trust (did:web is never fetched by this service).
+    # DID documents to trust; they win over did:web fetching.
     did_documents: list[Path] = Field(default_factory=list)
+    # Fetch the did:web documents of issuers and holders not configured above, through the guarded fetcher and its
+    # policy below (https; http only for fetch_allow_http_hosts; address checks unless fetch_allow_hosts).
+    did_web_fetch: bool = False
+    did_web_cache_ttl: float = Field(300.0, gt=0, le=86_400, description="seconds a fetched DID document is kept")
     min_confirmations: int = Field(1, ge=1, le=10_000)
     # Seconds an anchor read stays cached: confirmations keep growing, so a long-lived service re-reads now and then.
     anchor_cache_ttl: float = Field(60.0, gt=0)
