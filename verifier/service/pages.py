@@ -1,4 +1,4 @@
-"""The employer's page: paste or upload credentials, read each report; download the verdicts as CSV.
+"""The employer's page: paste or upload credentials, or a CSV of links, read each report; download the verdicts as CSV.
 
 Server-rendered, no JavaScript, no external assets. The same reports as the API and the CLI.
 """
@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from verifier.report import Status, Verdict
 from verifier.service.api import VerifierDep
 from verifier.fetch import FetchRefusedError, FetchUnavailableError
-from verifier.service.intake import IntakeLimits, parse_credentials, read_form, verdicts_csv, verify_items
+from verifier.service.intake import IntakeLimits, Item, parse_credentials, read_form, verdicts_csv, verify_items
+from verifier.service.links import fetch_links
 
 router = APIRouter(tags=["page"])
 
@@ -42,6 +43,8 @@ FORM_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data"
         "credential": {"type": "string", "description": "a credential's JSON (or a JSON array of credentials)"},
         "files": {"type": "array", "items": {"type": "string", "format": "binary"},
                   "description": "credential files (JSON), one or many"},
+        "links": {"type": "string", "format": "binary",
+                  "description": "a CSV file of credential links (column 'url' or 'link', else the first column)"},
     },
 }}}}}
 
@@ -74,8 +77,15 @@ FORM_PROBLEMS = {
 @router.post("/verify", response_class=HTMLResponse, summary="Verify pasted or uploaded credentials (page)",
              openapi_extra=FORM_BODY, responses=FORM_PROBLEMS)
 async def verify_page(request: Request, verifier: VerifierDep, lim: LimitsDep) -> HTMLResponse:
-    items = await read_form(request, lim)
+    items = await _fetched(request, await read_form(request, lim), lim)
     return await _results(request, verifier, items)
+
+
+async def _fetched(request: Request, items: list[Item], lim: IntakeLimits) -> list[Item]:
+    """The items with the links of a posted CSV fetched (through the guarded fetcher, in a worker thread)."""
+    s = request.app.state.settings
+    return await run_in_threadpool(fetch_links, request.app.state.fetcher, items, max_credentials=lim.max_credentials,
+                                   concurrency=s.fetch_concurrency, deadline=s.fetch_bulk_timeout)
 
 
 async def _results(request: Request, verifier, items) -> HTMLResponse:
@@ -124,7 +134,7 @@ async def verify_link(
              responses={200: {"content": {"text/csv": {}}, "description": "source, credential_id, verdict, check, reason"},
                         **FORM_PROBLEMS})
 async def verify_csv(request: Request, verifier: VerifierDep, lim: LimitsDep) -> Response:
-    items = await read_form(request, lim)
+    items = await _fetched(request, await read_form(request, lim), lim)
     reports = await run_in_threadpool(verify_items, verifier, items, now=datetime.now(timezone.utc))
     return Response(verdicts_csv(reports), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="verdicts.csv"'})

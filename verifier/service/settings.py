@@ -40,6 +40,10 @@ class VerifierSettings(BaseSettings):
     fetch_max_bytes: int = Field(1 << 20, ge=1024, le=16 << 20)
     fetch_timeout: float = Field(5.0, gt=0, le=60)
     fetch_max_redirects: int = Field(3, ge=0, le=10)
+    # A CSV of links on the page: its links count against max_credentials; fetched this many at once, all within
+    # fetch_bulk_timeout seconds (a link not reached by then gets a row saying so).
+    fetch_concurrency: int = Field(8, ge=1, le=32)
+    fetch_bulk_timeout: float = Field(60.0, gt=0, le=600)
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(
