@@ -113,31 +113,70 @@ def _dumps(value: Any) -> str:
 _HOLE = "\x00anchorcred-shared-part\x00"  # a JSON string no credential holds (dumps escapes NUL as \u0000)
 
 
-def _compact_json(doc: dict[str, Any], docs: Sequence[dict[str, Any]]) -> str:
-    """``_dumps(doc)``, with the parts every credential of the batch shares (the issuer, the achievement: most of the
-    text) serialized once per batch. Only when they are the template's very objects; else the plain dumps."""
-    template = getattr(docs, "template", None)
-    subject = doc.get("credentialSubject")
-    if (
-        template is None
-        or doc.get("issuer") is not template.shared_issuer
-        or not isinstance(subject, dict)
-        or subject.get("achievement") is not template.shared_achievement
-        or list(doc).index("issuer") > list(doc).index("credentialSubject")
-    ):
-        return _dumps(doc)
-    cached = _STATE.get("shared_json")
-    if cached is None:
-        cached = _STATE["shared_json"] = (_dumps(template.shared_issuer), _dumps(template.shared_achievement))
-    issuer_json, achievement_json = cached
-    hole = _dumps(_HOLE)
-    skeleton = _dumps({**doc, "issuer": _HOLE, "credentialSubject": {**subject, "achievement": _HOLE}})
-    first = skeleton.index(hole)
-    second = skeleton.index(hole, first + len(hole))
-    return (
-        skeleton[:first] + issuer_json + skeleton[first + len(hole) : second] + achievement_json
-        + skeleton[second + len(hole) :]
-    )
+class Signer:
+    """Signs the credentials of one batch: one identity, one ``created`` time, one canonicalizer that learns the
+    batch's document shape once. Used by the CLI's workers (one per process, inherited by fork) and, chunk by chunk,
+    by the issuer service's batch runner (``issuer.store.engine``), which writes no files."""
+
+    def __init__(self, docs: Sequence[dict[str, Any]], identity: IssuerIdentity, created: str,
+                 canon: Canonicalizer | None = None):
+        self.docs = docs
+        self.identity = identity
+        self.created = created
+        self.canon = canon or Canonicalizer()
+        self._sign = identity.signer()
+        self._shared_json: tuple[str, str] | None = None
+
+    def sign_document(self, doc: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        """(eddsa-rdfc-2022 proof, leaf) of ``doc``; the leaf is SHA-256 of the canonical form with that proof."""
+        canon = self.canon
+        # Canonicalize the document once: its canonical form is signed, and its shape is extended by the proof for
+        # the leaf (the document with its signature, DESIGN.md "Canonical hashing").
+        shaped = canon.shape(doc)
+        proof = create_eddsa_proof(
+            doc,
+            sign=self._sign,
+            verification_method=self.identity.signing_method,
+            created=self.created,
+            proof_id=f"urn:uuid:{uuid.uuid4()}",
+            canon=canon,
+            unsecured_canonical=canon.canonicalize_shaped(shaped),
+        )
+        leaf = hashlib.sha256(canon.canonicalize_shaped(canon.extend(shaped, "proof", proof)).encode("utf-8")).digest()
+        return proof, leaf
+
+    def sign_range(self, lo: int, hi: int) -> list[SignedCredential]:
+        out = []
+        for i in range(lo, hi):
+            doc = self.docs[i]
+            proof, leaf = self.sign_document(doc)
+            out.append(SignedCredential(self.compact_json(doc)[:-1], proof, leaf))
+        return out
+
+    def compact_json(self, doc: dict[str, Any]) -> str:
+        """``_dumps(doc)``, with the parts every credential of the batch shares (the issuer, the achievement: most of
+        the text) serialized once per batch. Only when they are the template's very objects; else the plain dumps."""
+        template = getattr(self.docs, "template", None)
+        subject = doc.get("credentialSubject")
+        if (
+            template is None
+            or doc.get("issuer") is not template.shared_issuer
+            or not isinstance(subject, dict)
+            or subject.get("achievement") is not template.shared_achievement
+            or list(doc).index("issuer") > list(doc).index("credentialSubject")
+        ):
+            return _dumps(doc)
+        if self._shared_json is None:
+            self._shared_json = (_dumps(template.shared_issuer), _dumps(template.shared_achievement))
+        issuer_json, achievement_json = self._shared_json
+        hole = _dumps(_HOLE)
+        skeleton = _dumps({**doc, "issuer": _HOLE, "credentialSubject": {**subject, "achievement": _HOLE}})
+        first = skeleton.index(hole)
+        second = skeleton.index(hole, first + len(hole))
+        return (
+            skeleton[:first] + issuer_json + skeleton[first + len(hole) : second] + achievement_json
+            + skeleton[second + len(hole) :]
+        )
 
 
 _STATE: dict[str, Any] = {}
@@ -145,32 +184,20 @@ _BATCH_LOCK = threading.Lock()
 
 
 def _sign_range(bounds: tuple[int, int]) -> list[SignedCredential]:
-    docs: Sequence[dict[str, Any]] = _STATE["docs"]
-    identity: IssuerIdentity = _STATE["identity"]
-    created: str = _STATE["created"]
-    canon: Canonicalizer = _STATE.setdefault("canon", Canonicalizer())
-    sign = _STATE.setdefault("sign", identity.signer())
-    out = []
-    for i in range(*bounds):
-        doc = docs[i]
-        # Canonicalize the document once: its canonical form is signed, and its shape is extended by the proof for
-        # the leaf (the document with its signature, DESIGN.md "Canonical hashing").
-        shaped = canon.shape(doc)
-        proof = create_eddsa_proof(
-            doc,
-            sign=sign,
-            verification_method=identity.signing_method,
-            created=created,
-            proof_id=f"urn:uuid:{uuid.uuid4()}",
-            canon=canon,
-            unsecured_canonical=canon.canonicalize_shaped(shaped),
-        )
-        leaf = hashlib.sha256(canon.canonicalize_shaped(canon.extend(shaped, "proof", proof)).encode("utf-8")).digest()
-        out.append(SignedCredential(_compact_json(doc, docs)[:-1], proof, leaf))
-    return out
+    return _STATE["signer"].sign_range(*bounds)
 
 
-def _anchoring_method(identity: IssuerIdentity, chain_id: int) -> str:
+def merkle_proof(*, tree: MerkleTree, index: int, leaf: bytes, anchor: Anchor, method: str, created: str,
+                 previous_proof: str) -> dict[str, Any]:
+    """The merkle-proof-2019 proof of leaf ``index`` of ``tree``, chained after the proof ``previous_proof``."""
+    proof_value = encode_proof_value(MerkleProof2019(tree.root, leaf, tree.path(index), (anchor,)))
+    return make_proof(proof_value=proof_value, verification_method=method, created=created,
+                      previous_proof=previous_proof)
+
+
+def anchoring_method(identity: IssuerIdentity, chain_id: int) -> str:
+    """The verification method a merkle proof names: the DID's anchoring method on the chain, or, for a did:key
+    issuer, the did:key of the anchoring key itself."""
     method = identity.anchoring_method(chain_id)
     if method is not None:
         return method
@@ -191,11 +218,8 @@ class _WriteOrder:
 
 
 def _prove_and_write(i: int, s: SignedCredential, order: _WriteOrder) -> None:
-    proof_value = encode_proof_value(MerkleProof2019(order.tree.root, s.leaf, order.tree.path(i), (order.anchor,)))
-    merkle = make_proof(
-        proof_value=proof_value, verification_method=order.method, created=order.created,
-        previous_proof=s.eddsa_proof["id"],
-    )
+    merkle = merkle_proof(tree=order.tree, index=i, leaf=s.leaf, anchor=order.anchor, method=order.method,
+                          created=order.created, previous_proof=s.eddsa_proof["id"])
     proofs = json.dumps([s.eddsa_proof, merkle], ensure_ascii=False, separators=(",", ":"))
     _write_new(order.out_dir / order.names[i], f'{s.head},"proof":{proofs}}}\n')
 
@@ -299,7 +323,7 @@ def _anchor(*, signed_leaves: list[bytes], writer: LedgerWriter, progress: Progr
 
 def _order(tree, receipt, identity, created, names, out_dir) -> _WriteOrder:
     anchor = Anchor("eth", receipt.chain_id, receipt.tx_hash)
-    return _WriteOrder(tree, anchor, _anchoring_method(identity, receipt.chain_id), created, names, out_dir)
+    return _WriteOrder(tree, anchor, anchoring_method(identity, receipt.chain_id), created, names, out_dir)
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -410,7 +434,7 @@ def issue_batch(
 
 def _issue_locked(docs, *, identity, writer, ledger_label, out_dir, created, workers, progress, names) -> BatchResult:
     _STATE.clear()
-    _STATE.update(docs=docs, identity=identity, created=created)
+    _STATE["signer"] = Signer(docs, identity, created)
     shards: _Shards | None = None
     failed = True
     try:

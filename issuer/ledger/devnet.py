@@ -21,7 +21,7 @@ from eth_account import Account
 from web3 import Web3
 
 from issuer.ledger.errors import DevnetError
-from issuer.ledger.evm import map_errors
+from issuer.ledger.evm import map_errors, send_transaction, wait_for_receipt
 
 __all__ = ["DEV_KEY_0", "Devnet", "DevnetStatus", "anvil_binary", "ensure_anvil", "fund_from_dev_account"]
 
@@ -239,12 +239,9 @@ class Devnet:
 
 
 def fund_from_dev_account(w3: Web3, address: str, wei: int, *, timeout: float = 30.0) -> str:
-    """Sends ``wei`` to ``address`` from anvil's dev account #0 (DEV ONLY, see DEV_KEY_0); returns the tx hash."""
-    dev = Account.from_key(DEV_KEY_0)
-    with map_errors("funding from the dev account", w3):
-        tx = {"chainId": int(w3.eth.chain_id), "to": Web3.to_checksum_address(address), "value": int(wei),
-              "gas": 21_000, "nonce": w3.eth.get_transaction_count(dev.address, "pending"),
-              "maxPriorityFeePerGas": 10**9, "maxFeePerGas": 2 * int(w3.eth.get_block("latest")["baseFeePerGas"]) + 10**9}
-        tx_hash = w3.eth.send_raw_transaction(dev.sign_transaction(tx).raw_transaction)
-        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.1)
-    return tx_hash.to_0x_hex()
+    """Sends ``wei`` to ``address`` from anvil's dev account #0 (DEV ONLY, see DEV_KEY_0); returns the tx hash once
+    it is mined."""
+    what = "funding from the dev account"
+    sent = send_transaction(w3, Account.from_key(DEV_KEY_0), to=address, value=int(wei), gas=21_000, what=what)
+    wait_for_receipt(w3, sent.tx_hash, timeout=timeout, idle=lambda: time.sleep(0.1), what=what)
+    return sent.tx_hash

@@ -13,6 +13,7 @@ from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
 from issuer.ledger.evm import EvmWriter, deploy_registry
+from issuer.ledger.provider import EvmLedger
 from verifier.ledger.evm import EvmReader, ProviderTransport
 
 __all__ = ["EmbeddedChain"]
@@ -52,6 +53,12 @@ class EmbeddedChain:
 
     def reader(self) -> EvmReader:
         return EvmReader(self.transport(), chain_id=self.chain_id, registry_address=self.registry_address)
+
+    def provider(self, mode: str = "contract") -> EvmLedger:
+        """The batch runner's view of this chain (``issuer.ledger.provider``): waiting mines a block, and the
+        tenants' anchoring addresses are funded from the test account."""
+        return EvmLedger(self.w3, registry_address=self.registry_address if mode == "contract" else None, mode=mode,
+                         idle=lambda: self.mine(1), fund=self.fund, label="embedded")
 
     def writer(self, account: Any, mode: str = "contract", **kwargs: Any) -> EvmWriter:
         """An EvmWriter for ``account``; waiting for confirmations mines blocks, since nothing else would."""

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,10 @@ from verifier.ledger.base import keccak256
 from verifier.ledger.evm import ANCHOR_SELECTOR
 
 __all__ = [
-    "ALREADY_ANCHORED_SELECTOR", "EvmWriter", "decode_already_anchored", "deploy_registry", "ensure_registry", "map_errors",
-    "registry_code_matches", "registry_contract", "revert_data",
+    "ALREADY_ANCHORED_SELECTOR", "EvmWriter", "PreparedTransaction", "anchor_call", "anchor_receipt", "broadcast_raw",
+    "confirmations_of", "decode_already_anchored", "deploy_registry", "ensure_registry", "get_receipt", "map_errors",
+    "prepare_transaction", "registry_anchor_of", "registry_code_matches", "registry_contract", "revert_data",
+    "send_transaction", "wait_for_confirmations", "wait_for_receipt",
 ]
 
 REGISTRY = "AnchorRegistry"
@@ -147,6 +150,168 @@ def registry_contract(w3: Web3, address: str) -> Any:
     return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(REGISTRY)["abi"])
 
 
+# ------------------------------------------------------------------------------------- the one send sequence
+# prepare (gas, fees, nonce, sign locally) -> broadcast the raw bytes -> wait for the receipt (and confirmations).
+# Anchoring, deploying the registry and funding from the dev account all go through it; the issuer service's batch
+# runner uses the steps one by one, storing the prepared transaction before broadcasting it (issuer.store.engine).
+
+
+@dataclass(frozen=True)
+class PreparedTransaction:
+    """A signed transaction not yet (known to be) broadcast: ``raw`` is sent as-is, on first try and on every retry."""
+
+    raw: bytes = field(repr=False)
+    tx_hash: str  # 0x-prefixed lowercase hex, keccak256 of ``raw``
+    nonce: int
+    sender: str  # EIP-55
+    chain_id: int
+
+
+def anchor_call(root: bytes, *, mode: str, registry_address: str | None, sink_address: str | None) -> tuple[str, bytes]:
+    """(to, data) of the transaction anchoring ``root``: ``AnchorRegistry.anchor(root)``, or the bare root as
+    calldata to the sink address."""
+    if not isinstance(root, (bytes, bytearray)) or len(root) != 32:
+        raise ValueError(f"root must be 32 bytes, got {root!r}")
+    if bytes(root) == bytes(32):
+        raise ValueError("the zero root cannot be anchored (it is no Merkle root)")
+    if mode == "contract":
+        if not registry_address:
+            raise ValueError("contract mode needs registry_address")
+        return Web3.to_checksum_address(registry_address), ANCHOR_SELECTOR + bytes(root)
+    if mode == "calldata":
+        if not sink_address:
+            raise ValueError("calldata mode needs a sink address")
+        return Web3.to_checksum_address(sink_address), bytes(root)
+    raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+
+def prepare_transaction(w3: Web3, account: Any, *, to: str | None, data: bytes = b"", value: int = 0,
+                        nonce: int | None = None, gas: int | None = None, chain_id: int | None = None,
+                        what: str = "prepare transaction") -> PreparedTransaction:
+    """Builds and signs a transaction from ``account`` (gas estimated +20% unless given, EIP-1559 fees from the
+    latest block, or legacy pricing on a pre-London chain; ``nonce`` defaults to the pending count). Sends nothing.
+
+    Estimating the gas also catches a revert before anything is paid (a root anchored meanwhile:
+    ``AlreadyAnchoredError``)."""
+    with map_errors(what, w3):
+        chain_id = int(w3.eth.chain_id) if chain_id is None else int(chain_id)
+        tx: dict[str, Any] = {"chainId": chain_id, "from": account.address, "value": int(value), "data": bytes(data)}
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        tx["gas"] = int(gas) if gas is not None else int(w3.eth.estimate_gas(tx) * 12 // 10)
+        base = w3.eth.get_block("latest").get("baseFeePerGas")
+        if base is None:  # a pre-London chain: legacy pricing
+            tx["gasPrice"] = int(w3.eth.gas_price)
+        else:
+            try:
+                priority = int(w3.eth.max_priority_fee)
+            except (Web3Exception, ValueError):
+                priority = DEFAULT_PRIORITY_FEE
+            tx.update(maxFeePerGas=2 * int(base) + priority, maxPriorityFeePerGas=priority)
+        tx["nonce"] = int(w3.eth.get_transaction_count(account.address, "pending")) if nonce is None else int(nonce)
+    signed = account.sign_transaction({k: v for k, v in tx.items() if k != "from"})
+    return PreparedTransaction(bytes(signed.raw_transaction), _hex(signed.hash).lower(), tx["nonce"],
+                               Web3.to_checksum_address(account.address), chain_id)
+
+
+_ALREADY_KNOWN = ("already known", "known transaction", "already imported", "alreadyknown", "already in the pool")
+
+
+def broadcast_raw(w3: Web3, raw: bytes, *, what: str = "send transaction") -> str:
+    """Sends signed transaction bytes; returns their hash. A node that already holds them is not an error (a
+    rebroadcast after a crash); any other refusal is (``TransactionRejectedError``, e.g. nonce too low)."""
+    tx_hash = "0x" + keccak256(bytes(raw)).hex()
+    try:
+        with map_errors(what, w3):
+            w3.eth.send_raw_transaction(bytes(raw))
+    except TransactionRejectedError as exc:
+        if any(k in str(exc).lower() for k in _ALREADY_KNOWN):
+            return tx_hash
+        raise
+    return tx_hash
+
+
+def send_transaction(w3: Web3, account: Any, *, to: str | None, data: bytes = b"", value: int = 0,
+                     nonce: int | None = None, gas: int | None = None, chain_id: int | None = None,
+                     what: str = "send transaction") -> PreparedTransaction:
+    """``prepare_transaction`` then ``broadcast_raw``; the caller waits (``wait_for_receipt``)."""
+    prepared = prepare_transaction(w3, account, to=to, data=data, value=value, nonce=nonce, gas=gas,
+                                   chain_id=chain_id, what=what)
+    broadcast_raw(w3, prepared.raw, what=what)
+    return prepared
+
+
+def get_receipt(w3: Web3, tx_hash: str, *, what: str = "receipt") -> Any | None:
+    """The receipt of ``tx_hash``, or None while it is not mined (or unknown to the node)."""
+    try:
+        with map_errors(what, w3):
+            return w3.eth.get_transaction_receipt(tx_hash)
+    except IssuerLedgerError as exc:
+        if isinstance(exc.__cause__, TransactionNotFound):
+            return None
+        raise
+
+
+def wait_for_receipt(w3: Web3, tx_hash: str, *, timeout: float, idle: Callable[[], None],
+                     what: str = "receipt") -> Any:
+    """Polls for the receipt, calling ``idle`` between polls, until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        receipt = get_receipt(w3, tx_hash, what=what)
+        if receipt is not None:
+            return receipt
+        if time.monotonic() > deadline:
+            raise ConfirmationTimeoutError(f"{what}: {tx_hash} not mined within {timeout}s (it may still be)",
+                                           tx_hash=tx_hash)
+        idle()
+
+
+def confirmations_of(w3: Web3, receipt: Any) -> int:
+    """How many blocks hold ``receipt``'s block or build on it (1 = just mined)."""
+    with map_errors("block number", w3):
+        latest = int(w3.eth.block_number)
+    return max(0, latest - int(receipt["blockNumber"]) + 1)
+
+
+def anchor_receipt(w3: Web3, receipt: Any, *, chain_id: int, mode: str, registry_address: str | None) -> AnchorReceipt:
+    """The project's record of a mined anchoring transaction (block time read from its block)."""
+    with map_errors("block", w3):
+        block = w3.eth.get_block(receipt["blockHash"])
+    return AnchorReceipt(
+        chain_id=chain_id,
+        tx_hash=_hex(receipt["transactionHash"]).lower(),
+        block_number=int(receipt["blockNumber"]),
+        block_hash=_hex(receipt["blockHash"]).lower(),
+        block_time=_utc(block["timestamp"]),
+        gas_used=int(receipt["gasUsed"]),
+        sender=Web3.to_checksum_address(receipt["from"]),
+        mode=mode,
+        registry_address=registry_address if mode == "contract" else None,
+    )
+
+
+def wait_for_confirmations(w3: Web3, tx_hash: str, confirmations: int, *, timeout: float, idle: Callable[[], None],
+                           chain_id: int, mode: str, registry_address: str | None) -> AnchorReceipt:
+    """Waits until ``tx_hash`` is mined with status 1 and has ``confirmations`` blocks; a reorg that moved it
+    meanwhile restarts the wait (DESIGN.md: re-anchor after a reorg)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        receipt = wait_for_receipt(w3, tx_hash, timeout=max(0.0, deadline - time.monotonic()), idle=idle)
+        if int(receipt["status"]) != 1:
+            raise AnchorRevertedError(f"anchoring transaction {tx_hash} was mined but reverted", tx_hash=tx_hash)
+        while (seen := confirmations_of(w3, receipt)) < confirmations:
+            if time.monotonic() > deadline:
+                raise ConfirmationTimeoutError(
+                    f"{tx_hash}: {seen} of {confirmations} confirmations after {timeout}s", tx_hash=tx_hash)
+            idle()
+        # Re-read after the wait: a reorg may have moved or dropped the transaction meanwhile.
+        final = wait_for_receipt(w3, tx_hash, timeout=max(0.0, deadline - time.monotonic()), idle=idle)
+        if final["blockHash"] == receipt["blockHash"]:
+            return anchor_receipt(w3, final, chain_id=chain_id, mode=mode, registry_address=registry_address)
+        if time.monotonic() > deadline:
+            raise ConfirmationTimeoutError(f"{tx_hash}: not mined within {timeout}s (it may still be)", tx_hash=tx_hash)
+
+
 class EvmWriter:
     """Anchors roots from one local account. Thread-safe; the nonce is tracked locally from the pending count."""
 
@@ -175,117 +340,38 @@ class EvmWriter:
             self.chain_id = int(w3.eth.chain_id)
         self._registry = registry_contract(w3, self.registry_address) if self.registry_address else None
 
-    # -- public ----------------------------------------------------------------------------------------------------
-
     def anchor(self, root: bytes) -> AnchorReceipt:
-        if not isinstance(root, (bytes, bytearray)) or len(root) != 32:
-            raise ValueError(f"root must be 32 bytes, got {root!r}")
-        root = bytes(root)
-        if root == bytes(32):
-            raise ValueError("the zero root cannot be anchored (it is no Merkle root)")
+        to, data = anchor_call(root, mode=self.mode, registry_address=self.registry_address,
+                               sink_address=self.sink_address)
         if self.mode == "contract":
-            self._refuse_if_anchored(root)
-            to, data = self.registry_address, ANCHOR_SELECTOR + root
-        else:
-            to, data = self.sink_address, root
-        tx_hash = self._send(to, data)
-        return self._wait(tx_hash)
+            record = self.anchor_of(bytes(root))
+            if record is not None:
+                raise AlreadyAnchoredError(bytes(root), record[0], record[1])
+        with self._lock:
+            with map_errors("nonce", self.w3):
+                pending = int(self.w3.eth.get_transaction_count(self.account.address, "pending"))
+            nonce = max(pending, self._next_nonce or 0)
+            sent = send_transaction(self.w3, self.account, to=to, data=data, nonce=nonce, chain_id=self.chain_id,
+                                    what="anchor")
+            self._next_nonce = nonce + 1
+        return wait_for_confirmations(self.w3, sent.tx_hash, self.confirmations, timeout=self.timeout,
+                                      idle=self._idle, chain_id=self.chain_id, mode=self.mode,
+                                      registry_address=self.registry_address)
 
     def anchor_of(self, root: bytes) -> tuple[str, datetime] | None:
         """The registry's record of ``root``: (sender, time), or None if it was never anchored."""
         if self._registry is None:
             raise ValueError("anchor_of needs a registry address")
-        with map_errors("anchorOf", self.w3):
-            sender, when = self._registry.functions.anchorOf(root).call()
-        if int(sender, 16) == 0:
-            return None
-        return Web3.to_checksum_address(sender), _utc(when)
+        return registry_anchor_of(self._registry, root)
 
-    # -- steps -----------------------------------------------------------------------------------------------------
 
-    def _refuse_if_anchored(self, root: bytes) -> None:
-        record = self.anchor_of(root)
-        if record is not None:
-            raise AlreadyAnchoredError(root, record[0], record[1])
-
-    def _fees(self) -> dict[str, int]:
-        with map_errors("fee lookup", self.w3):
-            base = self.w3.eth.get_block("latest").get("baseFeePerGas")
-            try:
-                priority = int(self.w3.eth.max_priority_fee)
-            except (Web3Exception, ValueError):
-                priority = DEFAULT_PRIORITY_FEE
-        if base is None:  # a pre-London chain: legacy pricing
-            with map_errors("gas price", self.w3):
-                return {"gasPrice": int(self.w3.eth.gas_price)}
-        return {"maxFeePerGas": 2 * int(base) + priority, "maxPriorityFeePerGas": priority}
-
-    def _send(self, to: str, data: bytes) -> str:
-        sender = self.account.address
-        tx: dict[str, Any] = {"chainId": self.chain_id, "from": sender, "to": to, "value": 0, "data": data}
-        with map_errors("estimate gas", self.w3):
-            # Estimating also catches a revert (a duplicate anchored by someone else since the check) before paying.
-            tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 12 // 10)
-        tx.update(self._fees())
-        with self._lock:
-            with map_errors("nonce", self.w3):
-                pending = int(self.w3.eth.get_transaction_count(sender, "pending"))
-            nonce = max(pending, self._next_nonce or 0)
-            tx["nonce"] = nonce
-            signed = self.account.sign_transaction({k: v for k, v in tx.items() if k != "from"})
-            with map_errors("send transaction", self.w3):
-                sent = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            self._next_nonce = nonce + 1
-        return _hex(sent).lower()
-
-    def _wait(self, tx_hash: str) -> AnchorReceipt:
-        deadline = time.monotonic() + self.timeout
-        receipt = self._receipt_until(tx_hash, deadline)
-        if int(receipt["status"]) != 1:
-            raise AnchorRevertedError(f"anchoring transaction {tx_hash} was mined but reverted", tx_hash=tx_hash)
-        target = int(receipt["blockNumber"]) + self.confirmations - 1
-        while True:
-            with map_errors("block number", self.w3):
-                latest = int(self.w3.eth.block_number)
-            if latest >= target:
-                break
-            if time.monotonic() > deadline:
-                raise ConfirmationTimeoutError(
-                    f"{tx_hash}: {latest - int(receipt['blockNumber']) + 1} of {self.confirmations} confirmations "
-                    f"after {self.timeout}s", tx_hash=tx_hash)
-            self._idle()
-        # Re-read after the wait: a reorg may have moved or dropped the transaction meanwhile (DESIGN.md: re-anchor).
-        final = self._receipt_until(tx_hash, deadline)
-        if final["blockHash"] != receipt["blockHash"]:
-            return self._wait(tx_hash) if time.monotonic() < deadline else self._timeout(tx_hash)
-        with map_errors("block", self.w3):
-            block = self.w3.eth.get_block(final["blockHash"])
-        return AnchorReceipt(
-            chain_id=self.chain_id,
-            tx_hash=tx_hash,
-            block_number=int(final["blockNumber"]),
-            block_hash=_hex(final["blockHash"]).lower(),
-            block_time=_utc(block["timestamp"]),
-            gas_used=int(final["gasUsed"]),
-            sender=Web3.to_checksum_address(final["from"]),
-            mode=self.mode,
-            registry_address=self.registry_address if self.mode == "contract" else None,
-        )
-
-    def _receipt_until(self, tx_hash: str, deadline: float) -> Any:
-        while True:
-            try:
-                with map_errors("receipt", self.w3):
-                    return self.w3.eth.get_transaction_receipt(tx_hash)
-            except IssuerLedgerError as exc:
-                if not isinstance(exc.__cause__, TransactionNotFound):
-                    raise
-            if time.monotonic() > deadline:
-                self._timeout(tx_hash)
-            self._idle()
-
-    def _timeout(self, tx_hash: str) -> Any:
-        raise ConfirmationTimeoutError(f"{tx_hash}: not mined within {self.timeout}s (it may still be)", tx_hash=tx_hash)
+def registry_anchor_of(registry: Any, root: bytes) -> tuple[str, datetime] | None:
+    """``AnchorRegistry.anchorOf(root)``: (sender, time), or None if the root was never anchored."""
+    with map_errors("anchorOf", registry.w3):
+        sender, when = registry.functions.anchorOf(bytes(root)).call()
+    if int(sender, 16) == 0:
+        return None
+    return Web3.to_checksum_address(sender), _utc(when)
 
 
 # ------------------------------------------------------------------------------------------------------ deployment
@@ -294,32 +380,12 @@ class EvmWriter:
 def deploy_registry(w3: Web3, account: Any, *, timeout: float = 120.0, idle: Callable[[], None] | None = None) -> str:
     """Deploys AnchorRegistry from ``account``; returns its EIP-55 address after checking the code there."""
     artifact = load_artifact(REGISTRY)
-    sleep = idle or (lambda: time.sleep(0.2))
-    with map_errors("deploy AnchorRegistry", w3):
-        tx: dict[str, Any] = {"chainId": int(w3.eth.chain_id), "from": account.address, "value": 0,
-                              "data": artifact["bytecode"]}
-        tx["gas"] = int(w3.eth.estimate_gas(tx) * 12 // 10)
-        base = w3.eth.get_block("latest").get("baseFeePerGas")
-        if base is None:
-            tx["gasPrice"] = int(w3.eth.gas_price)
-        else:
-            tx["maxPriorityFeePerGas"] = DEFAULT_PRIORITY_FEE
-            tx["maxFeePerGas"] = 2 * int(base) + DEFAULT_PRIORITY_FEE
-        tx["nonce"] = int(w3.eth.get_transaction_count(account.address, "pending"))
-        signed = account.sign_transaction({k: v for k, v in tx.items() if k != "from"})
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                receipt = w3.eth.get_transaction_receipt(tx_hash)
-                break
-            except TransactionNotFound:
-                if time.monotonic() > deadline:
-                    raise ConfirmationTimeoutError(f"registry deployment {_hex(tx_hash)} not mined in {timeout}s",
-                                                   tx_hash=_hex(tx_hash)) from None
-                sleep()
+    sent = send_transaction(w3, account, to=None, data=bytes.fromhex(artifact["bytecode"].removeprefix("0x")),
+                            what="deploy AnchorRegistry")
+    receipt = wait_for_receipt(w3, sent.tx_hash, timeout=timeout, idle=idle or (lambda: time.sleep(0.2)),
+                               what="registry deployment")
     if int(receipt["status"]) != 1 or not receipt["contractAddress"]:
-        raise AnchorRevertedError(f"registry deployment {_hex(tx_hash)} failed", tx_hash=_hex(tx_hash))
+        raise AnchorRevertedError(f"registry deployment {sent.tx_hash} failed", tx_hash=sent.tx_hash)
     address = Web3.to_checksum_address(receipt["contractAddress"])
     if not registry_code_matches(w3, address):
         raise RegistryNotDeployedError(f"code at {address} after deployment differs from the artifact's deployedBytecode")

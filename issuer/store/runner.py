@@ -171,7 +171,7 @@ class BatchRunner:
         """Updates the batch if this runner still holds its lease (and renews it); else ``LeaseLostError``."""
         done = s.execute(
             update(Batch).where(Batch.id == batch_id, Batch.lease_owner == self.worker_id)
-            .values(lease_until=utcnow() + self.lease, **values).execution_options(synchronize_session=False)
+            .values(**{"lease_until": utcnow() + self.lease, **values}).execution_options(synchronize_session=False)
         ).rowcount
         if done != 1:
             raise LeaseLostError(f"batch {batch_id}: lease lost to another worker")

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from issuer.achievement import load_achievement
-from issuer.batch import _STATE, _compact_json, _dumps, build_documents
+from issuer.batch import Signer, _dumps, build_documents
+from issuer.keys import new_identity
 from issuer.roster import load_roster
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -19,28 +20,26 @@ def _docs():
     return build_documents(achievement, learners, issuer_did="did:web:www.tu-example.de", issued=datetime.now(timezone.utc))
 
 
+def _signer(docs) -> Signer:
+    return Signer(docs, new_identity("did:web:www.tu-example.de"), "2026-01-01T00:00:00Z")
+
+
 def test_compact_json_with_shared_parts_equals_plain_json():
     docs = _docs()
-    _STATE.clear()
-    try:
-        for i in range(len(docs)):
-            doc = docs[i]
-            assert _compact_json(doc, docs) == _dumps(doc)
-            assert json.loads(_compact_json(doc, docs)) == doc
-    finally:
-        _STATE.clear()
+    signer = _signer(docs)
+    for i in range(len(docs)):
+        doc = docs[i]
+        assert signer.compact_json(doc) == _dumps(doc)
+        assert json.loads(signer.compact_json(doc)) == doc
 
 
 def test_compact_json_falls_back_when_a_shared_part_was_replaced():
     docs = _docs()
     doc = docs[0]
     doc["credentialSubject"]["achievement"] = dict(doc["credentialSubject"]["achievement"], name="Changed")
-    _STATE.clear()
-    try:
-        assert _compact_json(doc, docs) == _dumps(doc)
-        assert '"name":"Changed"' in _compact_json(doc, docs)
-    finally:
-        _STATE.clear()
+    signer = _signer(docs)
+    assert signer.compact_json(doc) == _dumps(doc)
+    assert '"name":"Changed"' in signer.compact_json(doc)
 
 
 def test_same_index_builds_the_same_credential():
