@@ -28,7 +28,7 @@ from verifier.service.problems import (PROBLEM_BASE, PROBLEM_MEDIA_TYPE, FieldEr
                                        problem_of_verifier_error)
 
 __all__ = ["PROBLEM_BASE", "PROBLEM_MEDIA_TYPE", "FieldError", "LoginRequired", "Problem", "ProblemError",
-           "ProblemOut", "install_problem_handlers", "problem_response", "problems_of", "responses"]
+           "ProblemOut", "document_problems", "install_problem_handlers", "problem_response", "problems_of", "responses"]
 
 log = logging.getLogger("issuer.service")
 
@@ -93,10 +93,39 @@ _DESCRIPTIONS = {
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for these problem statuses (each ``application/problem+json`` with the schema)."""
-    schema = {"schema": {"$ref": "#/components/schemas/ProblemOut"}}
-    return {s: {"description": _DESCRIPTIONS.get(s, "Problem"), "model": ProblemOut,
-                "content": {PROBLEM_MEDIA_TYPE: schema}} for s in statuses}
+    """OpenAPI ``responses`` for these problem statuses (``application/problem+json`` with the ProblemOut schema)."""
+    return {s: {"description": _DESCRIPTIONS.get(s, "Problem"), "content": {PROBLEM_MEDIA_TYPE: {"schema": _REF}}}
+            for s in statuses}
+
+
+_REF = {"$ref": "#/components/schemas/ProblemOut"}
+_WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """The app's OpenAPI document with every error answer as it is really sent: each 4xx/5xx is
+    ``application/problem+json`` (FastAPI's own 422 says ``application/json`` with its HTTPValidationError), and every
+    write operation documents the 413 of the body limit and the 400 of a body that is not JSON or not a form."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ProblemOut"] = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    for defs in list(schemas["ProblemOut"].pop("$defs", {}).items()):
+        schemas[defs[0]] = defs[1]
+    for ops in schema.get("paths", {}).values():
+        for method, op in ops.items():
+            answers = op.setdefault("responses", {})
+            if method in _WRITE_METHODS:
+                for status in ("400", "413"):
+                    answers.setdefault(status, {"description": _DESCRIPTIONS[int(status)]})
+            for status, answer in answers.items():
+                if status[:1] in ("4", "5"):
+                    answer["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _REF}}
+                    if status == "422":
+                        answer["description"] = _DESCRIPTIONS[422]
+    used = repr(schema.get("paths", {}))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"/{name}'" not in used:
+            schemas.pop(name, None)
+    return schema
 
 
 # ── answers ─────────────────────────────────────────────────────────────────────────────────────────────────

@@ -40,6 +40,9 @@ class IssuerSettings(BaseSettings):
     rpc_url: str | None = None
     registry_address: str | None = Field(None, description="AnchorRegistry; deployed on a dev chain when absent")
     confirmations: int = Field(1, ge=1, le=10_000)
+    # A dev chain (anvil): the registry is deployed when no address is given, and tenants' anchoring addresses are
+    # funded from anvil's public dev account. Default: a dev chain exactly when no registry address is given.
+    dev_chain: bool | None = None
 
     secret_key: SecretStr | None = None
     dev: bool = False
@@ -98,6 +101,10 @@ class IssuerSettings(BaseSettings):
         raise SettingsError("ISSUER_SECRET_KEY is not set: set it to a long random value "
                             "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
                             "or ISSUER_DEV=true for a fixed development secret")
+
+    @property
+    def is_dev_chain(self) -> bool:
+        return self.dev_chain if self.dev_chain is not None else self.registry_address is None
 
     @property
     def uses_dev_secret(self) -> bool:

@@ -1,0 +1,150 @@
+"""``python -m issuer.service``: migrate the database, create tenants and API keys, serve.
+
+    python -m issuer.service migrate
+    python -m issuer.service create-tenant SLUG --name NAME [--admin-password-env VAR]
+    python -m issuer.service create-key SLUG --scope issue [--scope revoke ...] [--name NAME]
+    python -m issuer.service serve [--host H] [--port P]
+
+Settings come from ``ISSUER_*`` variables (``issuer/service/settings.py``). A new API key is printed once, to stdout;
+it is stored only as a hash. A password is read from the environment variable named by ``--admin-password-env``,
+never from the command line (which other users of the machine can read). Errors are one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from issuer.errors import IssuerError
+from issuer.service.settings import IssuerSettings, SettingsError
+
+
+class CliError(Exception):
+    pass
+
+
+def _settings() -> IssuerSettings:
+    try:
+        return IssuerSettings()
+    except ValidationError as exc:
+        problems = "; ".join(f"ISSUER_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"bad settings: {problems}") from None
+
+
+def _sessions(settings: IssuerSettings):
+    from issuer.store.db import make_engine, make_sessionmaker, migrate
+
+    url = settings.database()
+    if settings.auto_migrate:
+        migrate(url)
+    engine = make_engine(url)
+    return engine, make_sessionmaker(engine)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from issuer.store.db import migrate
+
+    settings = _settings()
+    migrate(settings.database())
+    print("database migrated to the latest revision")
+    return 0
+
+
+def cmd_create_tenant(args: argparse.Namespace) -> int:
+    from issuer.service.bootstrap import announce_key, create_tenant_with_admin
+    from issuer.store.secrets import SecretBox
+
+    settings = _settings()
+    password = None
+    if args.admin_password_env:
+        password = os.environ.get(args.admin_password_env)
+        if not password:
+            raise CliError(f"--admin-password-env {args.admin_password_env}: that variable is not set or empty")
+    box = SecretBox(settings.master_secret())
+    engine, maker = _sessions(settings)
+    try:
+        with maker() as session:
+            new = create_tenant_with_admin(session, box, slug=args.slug, name=args.name,
+                                           public_url=args.public_url or settings.public_url, admin_password=password)
+            session.commit()
+            print(f"tenant {new.tenant.slug!r} created: DID {new.tenant.did}"
+                  + (", admin user 'admin'" if new.admin_user else " (no admin user: no --admin-password-env)"))
+            announce_key(new.tenant.slug, new.api_key)
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_create_key(args: argparse.Namespace) -> int:
+    from issuer.service.auth import create_api_key
+    from issuer.store.tenants import get_tenant
+
+    settings = _settings()
+    engine, maker = _sessions(settings)
+    try:
+        with maker() as session:
+            tenant = get_tenant(session, args.slug)
+            if tenant is None:
+                raise CliError(f"no tenant {args.slug!r} (create it with: python -m issuer.service create-tenant)")
+            key, plaintext = create_api_key(session, tenant, name=args.name, scopes=args.scope)
+            session.commit()
+            print(f"API key {key.prefix} for tenant {tenant.slug!r} with scope(s) {', '.join(key.scopes)}, "
+                  f"shown only this once:\n  {plaintext}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from issuer.service.app import create_app
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    settings = settings.model_copy(update={"host": host, "port": port})
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m issuer.service", description="anchorcred issuer service")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(func=cmd_migrate)
+    t = sub.add_parser("create-tenant", help="create a tenant (issuer) with its keys, DID and a first admin API key")
+    t.add_argument("slug", help="lower-case letters, digits and hyphens; its DID ends in :tenants:<slug>")
+    t.add_argument("--name", required=True, help="the awarding body's name")
+    t.add_argument("--admin-password-env", metavar="VAR", help="environment variable holding the admin password")
+    t.add_argument("--public-url", help="the service's public URL (default ISSUER_PUBLIC_URL)")
+    t.set_defaults(func=cmd_create_tenant)
+    k = sub.add_parser("create-key", help="create an API key for a tenant")
+    k.add_argument("slug")
+    k.add_argument("--scope", action="append", required=True, choices=["issue", "revoke", "admin"])
+    k.add_argument("--name", default="cli key")
+    k.set_defaults(func=cmd_create_key)
+    s = sub.add_parser("serve", help="run the service (uvicorn)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (CliError, SettingsError, IssuerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
