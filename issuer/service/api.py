@@ -24,7 +24,7 @@ from issuer.service.problems import FieldError, ProblemError, not_found, respons
 from issuer.service.roster_upload import MappingError, check_mapping, decode_csv, learners_of, preview_roster
 from issuer.store import engine as store
 from issuer.store.models import AchievementRecord, ApiKey, Batch, BatchState, CredentialRecord, RosterUpload, Tenant
-from issuer.store.tenants import did_document, get_tenant
+from issuer.store.tenants import SLUG_RE, did_document, get_tenant
 
 router = APIRouter()
 public_router = APIRouter()
@@ -52,7 +52,7 @@ def health(request: Request, db: DbDep) -> s.HealthOut:
 
 @public_router.get("/tenants/{slug}/did.json", tags=["DID"], summary="A tenant's did:web document",
                    response_model=dict[str, Any], responses=responses(404))
-def tenant_did_document(slug: str, db: DbDep, box: BoxDep, ledger: LedgerDep) -> Response:
+def tenant_did_document(slug: Annotated[str, Path(max_length=64, pattern=SLUG_RE.pattern)], db: DbDep, box: BoxDep, ledger: LedgerDep) -> Response:
     """The did:web document of ``did:web:<host>:tenants:<slug>``: its Ed25519 signing key and, per chain, its
     anchoring key with ``blockchainAccountId``."""
     tenant = get_tenant(db, slug)

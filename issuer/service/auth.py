@@ -22,9 +22,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Callable, Iterable
+from typing import Annotated, Any, Callable, Iterable
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,7 +43,11 @@ __all__ = [
 REALM = "anchorcred-issuer"
 KEY_RE = re.compile(r"^ac_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _DUMMY_HASH = hashlib.sha256(b"anchorcred: no such key").hexdigest()
-LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not an audit log: at most one write a minute
+LAST_USED_EVERY = timedelta(minutes=1)
+# Only documents the scheme in OpenAPI (the /docs "Authorize" button); ``authenticate`` reads the header itself, so a
+# missing or malformed one gets this service's 401 problem with its challenge, not FastAPI's 403.
+BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
+                    description="A tenant API key: `Authorization: Bearer ac_<prefix>_<secret>`")  # last_used_at is a hint, not an audit log: at most one write a minute
 
 # ── API keys ────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -154,7 +159,8 @@ def require_scope(scope: Scope | str | None) -> Callable[..., Principal]:
     """A dependency: the caller's principal, holding ``scope`` (any valid key when None); 401 / 403 otherwise."""
     needed = Scope(scope).value if scope is not None else None
 
-    def dependency(request: Request, session: DbDep) -> Principal:
+    def dependency(request: Request, session: DbDep, _documented: Annotated[Any, Security(BEARER)] = None,
+                   ) -> Principal:
         principal = authenticate(request, session)
         if needed is not None and not principal.allows(needed):
             raise ProblemError(403, "insufficient-scope", "Forbidden",
