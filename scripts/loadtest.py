@@ -39,7 +39,6 @@ import httpx
 from bench import free_port, issue
 
 from verifier.config import load_networks
-from verifier.report import Verdict
 from verifier.setup import build_verifier, load_did_documents
 
 FLOOR_RATIO = 0.8
@@ -47,7 +46,6 @@ DEFAULTS = {"credentials": 1_000, "duration": 60.0, "concurrency": 64}
 CHAIN_ID = 31337
 HOST = "127.0.0.1"  # loopback only: the only target this script may load
 JSON = {"content-type": "application/json"}
-CONNECTIONS_PER_CLIENT = 8
 
 
 @dataclass(frozen=True)
@@ -104,44 +102,58 @@ def issue_on_devnet(n: int, tmp: Path, rpc_url: str) -> Setup:
 
 # ── 2. in-process rate ──────────────────────────────────────────────────────────────────────────────────────────
 
-def in_process_rate(setup: Setup, documents: list[dict]) -> tuple[float, int]:
-    """Credentials/s of ``Verifier.verify`` one by one, built as the service's lifespan builds it (default settings).
+def in_process_rates(setup: Setup, bodies: list[bytes]) -> tuple[float, float, int]:
+    """(request-path rate, verification-only rate, verified): credentials/s, one at a time, in this process.
 
-    One credential is verified first, untimed, as the service is warmed by /health and its first requests: the
-    anchor read is cached for both (CachingReader), so the figure is the steady-state rate.
+    The verifier is built exactly as the service's lifespan builds it (default settings: build_verifier +
+    load_did_documents, the same caches). The request path is what one ``POST /credentials/verify`` does apart from
+    HTTP: decode the same request body, ``Verifier.verify`` the credential, build and encode the same JSON answer
+    (``verification_result`` and the endpoint's response class). The verification-only rate is ``Verifier.verify``
+    alone, on documents decoded beforehand. One credential is verified first, untimed, as the service is warmed by its
+    first requests: the anchor read is then cached for both, so the figures are the steady-state rates.
     """
+    from verifier.service import jsontext
+    from verifier.service.api import JsonBody, verification_result
     from verifier.service.settings import VerifierSettings
 
     settings = VerifierSettings(networks_file=setup.networks_file, did_documents=[setup.did_document])
     resolver = load_did_documents(settings.did_documents, max_bytes=settings.max_body_bytes)
     built = build_verifier(load_networks(settings.networks_file), resolver,
                            min_confirmations=settings.min_confirmations, cache_ttl=settings.anchor_cache_ttl)
+    verifier = built.verifier
     try:
-        built.verifier.verify(documents[0], now=datetime.now(UTC), source="warm-up")
+        verifier.verify(json.loads(bodies[0])["verifiableCredential"], now=datetime.now(UTC), source="warm-up")
         start = time.perf_counter()
-        verified = sum(
-            built.verifier.verify(doc, now=datetime.now(UTC), source="request body").verdict
-            is Verdict.VERIFIED
-            for doc in documents
-        )
-        seconds = time.perf_counter() - start
+        verified = 0
+        for body in bodies:
+            report = verifier.verify(jsontext.loads(body)["verifiableCredential"], now=datetime.now(UTC),
+                                     source="request body")
+            answer = JsonBody(verification_result(report)).body
+            verified += answer.startswith(b'{"verified":true,')
+        request_path = len(bodies) / (time.perf_counter() - start)
+        documents = [json.loads(body)["verifiableCredential"] for body in bodies]
+        start = time.perf_counter()
+        for doc in documents:
+            verifier.verify(doc, now=datetime.now(UTC), source="request body")
+        alone = len(documents) / (time.perf_counter() - start)
     finally:
         built.close()
-    return len(documents) / seconds, verified
+    return request_path, alone, verified
 
 
 # ── 3. the service under load ───────────────────────────────────────────────────────────────────────────────────
 
-def start_service(setup: Setup, port: int, log: Path) -> subprocess.Popen:
+def service_command(port: int, *, workers: int, access_log: bool) -> list[str]:
+    return ([sys.executable, "-m", "uvicorn", "--factory", "verifier.service.app:create_app", "--host", HOST,
+             "--port", str(port), "--workers", str(workers)] + ([] if access_log else ["--no-access-log"]))
+
+
+def start_service(setup: Setup, command: list[str], log: Path) -> subprocess.Popen:
     env = {**os.environ, "VERIFIER_NETWORKS_FILE": str(setup.networks_file),
            "VERIFIER_DID_DOCUMENTS": json.dumps([str(setup.did_document)])}
     with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "verifier.service.app:create_app",
-             "--host", HOST, "--port", str(port), "--workers", "1"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def stop_service(proc: subprocess.Popen) -> None:
@@ -170,10 +182,31 @@ def wait_healthy(proc: subprocess.Popen, base: str, log: Path, timeout: float = 
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux /proc), to tell which side of the load is the bottleneck."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU time of a process and its descendants (uvicorn's workers), from Linux /proc."""
+    def own(p: int) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    try:
+        parents: dict[int, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+        tree, frontier = {pid}, [pid]
+        while frontier:
+            parent = frontier.pop()
+            children = [child for child, ppid in parents.items() if ppid == parent and child not in tree]
+            tree.update(children)
+            frontier.extend(children)
+        total = 0.0
+        for p in tree:
+            try:
+                total += own(p)
+            except (OSError, ValueError, IndexError):
+                continue  # a process that ended meanwhile
+        return total
     except (OSError, ValueError, IndexError):
         return None
 
@@ -186,7 +219,7 @@ def tail(path: Path, n: int = 20) -> str:
 
 
 def is_verified(body: bytes) -> bool:
-    # FastAPI writes the response model's fields in order, so a verified result starts so; anything else is parsed.
+    # The endpoint writes ``verified`` first, so a verified result starts so; anything else is parsed.
     if body.startswith(b'{"verified":true,'):
         return True
     try:
@@ -195,58 +228,115 @@ def is_verified(body: bytes) -> bool:
         return False
 
 
-async def post(client: httpx.AsyncClient, body: bytes, result: LoadResult) -> None:
-    sent = time.perf_counter()
-    try:
-        response = await client.post("/credentials/verify", content=body, headers=JSON)
-    except httpx.HTTPError as exc:
-        result.exceptions[type(exc).__name__] += 1
-        return
-    result.latencies.append(time.perf_counter() - sent)
-    result.statuses[response.status_code] += 1
-    if response.status_code == 200 and not is_verified(response.content):
-        result.not_verified += 1
+class ProtocolError(Exception):
+    """The service answered something that is not a well-formed HTTP/1.1 response."""
 
 
-def shard_sizes(concurrency: int, per_client: int) -> list[int]:
-    """Connections per client: ``concurrency`` in all, at most ``per_client`` each."""
-    full, rest = divmod(concurrency, per_client)
-    return [per_client] * full + ([rest] if rest else [])
+def request_bytes(port: int, body: bytes) -> bytes:
+    """One complete ``POST /credentials/verify`` as it goes on the wire (HTTP/1.1, keep-alive)."""
+    return (b"POST /credentials/verify HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (HOST.encode(), port, len(body))) + body
 
 
-async def load(base: str, bodies: list[bytes], *, duration: float, concurrency: int) -> tuple[LoadResult, LoadResult]:
-    """``concurrency`` loops post back to back for ``duration`` seconds, cycling through the request bodies.
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, keep the connection) of one HTTP/1.1 response: Content-Length or chunked framing."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head[:-4].split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        raise ProtocolError(f"status line {lines[0][:60]!r}")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
+            chunks.append(await reader.readexactly(size + 2))
+            if size == 0:
+                break
+        body = b"".join(c[:-2] for c in chunks)
+    elif headers.get(b"content-length", b"").isdigit():
+        body = await reader.readexactly(int(headers[b"content-length"]))
+    else:
+        raise ProtocolError("a response without Content-Length or chunked framing")
+    return int(parts[1]), body, headers.get(b"connection", b"").lower() != b"close"
+
+
+class Connection:
+    """One keep-alive connection to the service, reopened when the service closes it."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, request: bytes, result: LoadResult) -> None:
+        sent = time.perf_counter()
+        try:
+            if self.streams is None:
+                self.streams = await asyncio.open_connection(HOST, self.port)
+            reader, writer = self.streams
+            writer.write(request)
+            status, body, keep = await read_response(reader)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ProtocolError, ValueError) as exc:
+            result.exceptions[type(exc).__name__] += 1
+            await self.close()
+            return
+        result.latencies.append(time.perf_counter() - sent)
+        result.statuses[status] += 1
+        if status == 200 and not is_verified(body):
+            result.not_verified += 1
+        if not keep:
+            await self.close()
+
+    async def close(self) -> None:
+        if self.streams is not None:
+            writer = self.streams[1]
+            self.streams = None
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
+
+
+async def load(port: int, requests: list[bytes], *, duration: float, concurrency: int
+               ) -> tuple[LoadResult, LoadResult]:
+    """``concurrency`` connections post back to back for ``duration`` seconds, cycling through the requests.
 
     Returns (warm-up, timed load). The warm-up is untimed but judged like the rest: one request alone first (the
-    service learns the batch's shape and reads the anchor once), then one per connection to open the pool.
+    service learns the batch's shape and reads the anchor once), then one per connection to open them all.
     """
     warm, result = LoadResult(), LoadResult()
     counter = iter(range(1 << 62))
-    # Measured on this machine: one AsyncClient holding 64 connections costs the load generator ~7.6 ms of CPU per
-    # request (its pool's bookkeeping grows with the connections) and left the service 35% busy; clients of at most
-    # CONNECTIONS_PER_CLIENT connections cost ~2.9 ms. Same number of connections in all, loopback only.
-    clients = [
-        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(60.0),
-                          limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
-        for size in shard_sizes(concurrency, CONNECTIONS_PER_CLIENT)
-    ]
+    connections = [Connection(port) for _ in range(concurrency)]
     try:
-        await post(clients[0], bodies[0], warm)
-        await asyncio.gather(*(post(clients[i % len(clients)], bodies[i % len(bodies)], warm)
-                               for i in range(concurrency)))
+        await connections[0].post(requests[0], warm)
+        await asyncio.gather(*(c.post(requests[i % len(requests)], warm) for i, c in enumerate(connections)))
         start = time.perf_counter()
         deadline = start + duration
 
-        async def client_loop(client: httpx.AsyncClient) -> None:
+        async def connection_loop(connection: Connection) -> None:
             while time.perf_counter() < deadline:
-                await post(client, bodies[next(counter) % len(bodies)], result)
+                await connection.post(requests[next(counter) % len(requests)], result)
 
-        await asyncio.gather(*(client_loop(clients[i % len(clients)]) for i in range(concurrency)))
+        await asyncio.gather(*(connection_loop(c) for c in connections))
         result.seconds = time.perf_counter() - start
     finally:
-        for client in clients:
-            await client.aclose()
+        for c in connections:
+            await c.close()
     return warm, result
+
+
+def run_load(port: int, requests: list[bytes], *, duration: float, concurrency: int) -> tuple[LoadResult, LoadResult]:
+    """``load`` on uvloop when it is installed (uvicorn[standard] brings it): the generator should cost little."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(load(port, requests, duration=duration, concurrency=concurrency))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(load(port, requests, duration=duration, concurrency=concurrency))
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -262,12 +352,16 @@ def main() -> int:
     ap.add_argument("--credentials", type=int, default=DEFAULTS["credentials"], help="credentials in the batch")
     ap.add_argument("--duration", type=float, default=DEFAULTS["duration"], help="seconds of load on the service")
     ap.add_argument("--concurrency", type=int, default=DEFAULTS["concurrency"], help="requests in flight")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn workers (1: the comparison with one in-process thread is like for like)")
+    ap.add_argument("--access-log", action="store_true", help="keep uvicorn's access log on (off, as in the README)")
     args = ap.parse_args()
-    if args.credentials < 1 or args.duration <= 0 or args.concurrency < 1:
-        ap.error("--credentials and --concurrency must be >= 1, --duration > 0")
+    if args.credentials < 1 or args.duration <= 0 or args.concurrency < 1 or args.workers < 1:
+        ap.error("--credentials, --concurrency and --workers must be >= 1, --duration > 0")
 
     from issuer.ledger.devnet import Devnet
 
+    print(f"load average before: {load_average()}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="anchorcred-loadtest-"))
     devnet = Devnet(tmp / "devnet", chain_id=CHAIN_ID, port=free_port())
     service: subprocess.Popen | None = None
@@ -279,23 +373,24 @@ def main() -> int:
               f"{time.perf_counter() - start:.1f} s; networks file {setup.networks_file}, DID document "
               f"{setup.did_document}", flush=True)
 
-        raw = [p.read_bytes() for p in setup.files]
-        documents = [json.loads(r) for r in raw]
-        rate, verified = in_process_rate(setup, documents)
-        print(f"in-process: {len(documents):,} credentials verified one by one in "
-              f"{len(documents) / rate:.2f} s = {rate:,.0f} credentials/s, {verified:,} verified", flush=True)
+        # The request bodies are built once: the load generator shares the cores with the service, so it does little.
+        bodies = [b'{"verifiableCredential":' + p.read_bytes().strip() + b"}" for p in setup.files]
+        rate, alone, verified = in_process_rates(setup, bodies)
+        print(f"in-process: {len(bodies):,} credentials verified one by one in {len(bodies) / rate:.2f} s = "
+              f"{rate:,.0f} credentials/s, {verified:,} verified (request path: decode the body, verify, encode the "
+              f"answer; Verifier.verify alone: {alone:,.0f}/s); load average {load_average()}", flush=True)
 
         port = free_port()
-        base = f"http://{HOST}:{port}"
         log = tmp / "service.log"
-        service = start_service(setup, port, log)
-        wait_healthy(service, base, log)
-        # The bodies are built once: the load generator shares the cores with the service, so it does little.
-        bodies = [b'{"verifiableCredential":' + r.strip() + b"}" for r in raw]
+        command = service_command(port, workers=args.workers, access_log=args.access_log)
+        service = start_service(setup, command, log)
+        wait_healthy(service, f"http://{HOST}:{port}", log)
+        requests = [request_bytes(port, body) for body in bodies]
         service_cpu, own_cpu = cpu_seconds(service.pid), time.process_time()
-        warm, result = asyncio.run(load(base, bodies, duration=args.duration, concurrency=args.concurrency))
+        warm, result = run_load(port, requests, duration=args.duration, concurrency=args.concurrency)
         own_cpu = time.process_time() - own_cpu
         service_cpu = None if service_cpu is None else (cpu_seconds(service.pid) or service_cpu) - service_cpu
+        during = load_average()
         if service.poll() is not None:
             print(f"the service exited during the load (code {service.returncode}); log:\n{tail(log)}")
     finally:
@@ -309,31 +404,43 @@ def main() -> int:
     lat = sorted(result.latencies)
     statuses = ", ".join(f"{code}: {count:,}" for code, count in sorted(result.statuses.items())) or "none"
     excs = ", ".join(f"{name}: {count:,}" for name, count in sorted(result.exceptions.items()))
+    workers = f"{args.workers} worker{'' if args.workers == 1 else 's'}"
     print(f"service: {result.requests:,} requests in {result.seconds:.1f} s at concurrency {args.concurrency} "
-          f"(uvicorn, 1 worker) = {throughput:,.0f} verified credentials/s; statuses {statuses}"
+          f"(uvicorn, {workers}) = {throughput:,.0f} verified credentials/s; statuses {statuses}"
           + (f"; exceptions {excs}" if excs else ""))
+    print(f"service command: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))}")
     print(f"warm-up: {warm.requests:,} requests (1 alone, then {args.concurrency} at once), {warm.errors:,} errors")
     print(f"latency: p50 {percentile(lat, 0.50) * 1000:.1f} ms, p95 {percentile(lat, 0.95) * 1000:.1f} ms, "
           f"p99 {percentile(lat, 0.99) * 1000:.1f} ms")
     total = max(1, warm.requests + result.requests)
     busy = f"{service_cpu * 1000 / total:.2f} ms" if service_cpu is not None else "n/a"
     print(f"cpu per request: service {busy}, load generator {own_cpu * 1000 / total:.2f} ms "
-          f"(verification alone: {1000 / rate:.2f} ms; {os.cpu_count()} cores shared)")
+          f"(request path in process: {1000 / rate:.2f} ms; {os.cpu_count()} cores shared); "
+          f"load average at the end of the load {during}")
     non_200 = result.requests - result.statuses.get(200, 0)
     print(f"errors: {result.errors + warm.errors:,} (warm-up: {warm.errors:,}; load: non-200 {non_200:,}, "
           f"verified not true {result.not_verified:,})")
-    print(f"ratio: service / in-process = {throughput:,.0f} / {rate:,.0f} = {ratio:.2f}  (floor: {FLOOR_RATIO})")
+    print(f"ratio: service / in-process = {throughput:,.0f} / {rate:,.0f} = {ratio:.2f}  (floor: {FLOOR_RATIO}; "
+          f"against Verifier.verify alone: {throughput / alone:.2f})")
 
     missed = []
     if result.errors or warm.errors:
         missed.append(f"{result.errors + warm.errors} errors")
-    if verified != len(documents):
-        missed.append(f"{len(documents) - verified} credentials not verified in process")
+    if verified != len(bodies):
+        missed.append(f"{len(bodies) - verified} credentials not verified in process")
     defaults = (args.credentials, args.duration, args.concurrency) == tuple(DEFAULTS.values())
     if defaults and ratio < FLOOR_RATIO:
         missed.append(f"ratio {ratio:.2f} < {FLOOR_RATIO}")
     print("floors: " + ("all met" if not missed else "MISSED: " + ", ".join(missed)))
     return 1 if missed else 0
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (/proc/loadavg): the machine is shared, figures need their context."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 if __name__ == "__main__":

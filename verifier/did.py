@@ -51,6 +51,11 @@ class DidResolver:
         """Whether a document was given for this DID (it then wins over any other way of resolving it)."""
         return did in self._documents
 
+    def resolve_local(self, did: str) -> ResolvedDid | None:
+        """``resolve`` without I/O, or None when that would need I/O. Nothing here does I/O; a resolver that
+        fetches (verifier.didweb) answers from its cache only."""
+        return self.resolve(did)
+
     def resolve(self, did: str) -> ResolvedDid:
         if did in self._documents:
             doc, source = self._documents[did]

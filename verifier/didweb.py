@@ -108,6 +108,14 @@ class WebDidResolver(DidResolver):
             raise cached
         return cached
 
+    def resolve_local(self, did: str) -> ResolvedDid | None:
+        if not did.startswith("did:web:") or self.known(did):
+            return super().resolve(did)
+        cached = self._cached(did)
+        if isinstance(cached, DidResolutionError):
+            raise cached
+        return cached
+
     def _cached(self, did: str) -> ResolvedDid | DidResolutionError | None:
         with self._lock:
             entry = self._cache.get(did)

@@ -68,6 +68,21 @@ class Verifier:
             return unreadable_report(source, parsed, now=now)
         return self._judge(parsed, self._gather(parsed), now=now, source=source)
 
+    # The three steps of ``verify`` for a caller that runs them apart: the service judges a credential whose
+    # evidence is already cached on its event loop, and sends only the gathering that needs I/O to a thread.
+    def parse(self, document: Any) -> ParsedCredential | str:
+        """The parsed credential, or why the input is not one (pure)."""
+        return self._parse(document)
+
+    def gather(self, cred: ParsedCredential, *, local_only: bool = False) -> checks.Evidence | None:
+        """The evidence (the only I/O). With ``local_only``: None when any of it would need I/O (a DID document or
+        an anchor not in a cache); else the evidence, got without I/O."""
+        return self._gather(cred, local_only=local_only)
+
+    def judge(self, cred: ParsedCredential, evidence: checks.Evidence, *, now: datetime, source: str = "") -> Report:
+        """The report: every check on values only (pure, CPU only)."""
+        return self._judge(cred, evidence, now=now, source=source)
+
     def verify_many(
         self, documents: Iterable[tuple[str, Any]], *, now: datetime | None = None, workers: int = 1
     ) -> list[Report]:
@@ -147,11 +162,16 @@ class Verifier:
         return results, self._issuer_summary(cred, evidence), self._anchor_summary(cred, evidence)
 
     # ── evidence (the only I/O) ──────────────────────────────────────────────────────────────────────────────
-    def _gather(self, cred: ParsedCredential) -> checks.Evidence:
+    def _gather(self, cred: ParsedCredential, *, local_only: bool = False) -> checks.Evidence | None:
         issuer = issuer_error = None
         if cred.issuer_id and cred.issuer_id.startswith("did:"):
             try:
-                issuer = self._dids.resolve(cred.issuer_id)
+                if local_only:
+                    issuer = self._dids.resolve_local(cred.issuer_id)
+                    if issuer is None:
+                        return None
+                else:
+                    issuer = self._dids.resolve(cred.issuer_id)
             except EvidenceUnavailableError as exc:
                 issuer_error = exc.diagnostics()
         else:
@@ -163,8 +183,15 @@ class Verifier:
             if self._ledger is None:
                 anchor_error = "no ledger configured: the anchor cannot be checked"
             else:
+                ref = AnchorRef(a.network, a.tx_hash)
                 try:
-                    anchor = self._ledger.read_anchor(AnchorRef(a.network, a.tx_hash), cred.merkle.merkle_root)
+                    if local_only:
+                        peek = getattr(self._ledger, "peek", None)  # only a caching reader can answer without I/O
+                        hit, anchor = peek(ref, cred.merkle.merkle_root) if peek is not None else (False, None)
+                        if not hit:
+                            return None
+                    else:
+                        anchor = self._ledger.read_anchor(ref, cred.merkle.merkle_root)
                 except EvidenceUnavailableError as exc:
                     anchor_error = exc.diagnostics()
                 except AnchorcredError as exc:  # e.g. an unconfigured chain: no evidence either way
@@ -186,6 +213,8 @@ class Verifier:
     def _issuer_summary(cred: ParsedCredential, ev: checks.Evidence) -> dict[str, Any]:
         issuer = cred.document.get("issuer")
         name = issuer.get("name") if isinstance(issuer, dict) else None
+        if not isinstance(name, str):
+            name = None  # only text goes into a report: a number or an object named here is no name
         return {
             "id": cred.issuer_id,
             "name": name,

@@ -164,7 +164,7 @@ def test_a_link_not_reached_within_the_deadline_gets_a_row_saying_so():
              ("https://a.example/slow", PendingLink("https://a.example/slow")),
              ("pasted", {"id": "y"})]
     try:
-        out = fetch_links(fetcher, items, max_credentials=10, concurrency=2, deadline=0.5)
+        out = fetch_links(fetcher, items, max_credentials=10, concurrency=2, deadline=0.5, max_bytes=1 << 20)
     finally:
         release.set()
     assert out[0] == ("https://a.example/fast", {"id": "x"})

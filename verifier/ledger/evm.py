@@ -410,6 +410,10 @@ class CachingReader:
                 self._key_locks.pop(key, None)
             return value
 
+    def peek(self, ref: AnchorRef, root: bytes) -> tuple[bool, AnchorEvidence | None]:
+        """(cached, the evidence) without reading the ledger: a caller can tell whether ``read_anchor`` needs I/O."""
+        return self._get((ref.chain_id, ref.tx_hash, bytes(root)))
+
     def _get(self, key: tuple) -> tuple[bool, AnchorEvidence | None]:
         with self._lock:
             entry = self._entries.get(key)

@@ -12,17 +12,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from verifier.presentation import PresentationReport, PresentationVerifier
 from verifier.report import CheckResult, Report, Status, Verdict
+from verifier.service.jsontext import JsonBody, StrictJsonRoute
 from verifier.service.problems import PROBLEM_BASE, Problem, ProblemError
-from verifier.verify import Verifier
+from verifier.verify import Verifier, unreadable_report
 
-router = APIRouter()
-health_router = APIRouter()
+router = APIRouter(route_class=StrictJsonRoute)  # RFC 8259 bodies only (verifier.service.jsontext)
+health_router = APIRouter(route_class=StrictJsonRoute)  # RFC 8259 bodies only (verifier.service.jsontext)
 
 
-def get_verifier(request: Request) -> Verifier:
+async def get_verifier(request: Request) -> Verifier:
     verifier = getattr(request.app.state, "verifier", None)
     if verifier is None:  # the lifespan did not run (the app was called without starting it)
         raise ProblemError(503, "not-ready", "Service not ready", "the verifier is not started yet")
@@ -32,7 +34,7 @@ def get_verifier(request: Request) -> Verifier:
 VerifierDep = Annotated[Verifier, Depends(get_verifier)]
 
 
-def get_presentation_verifier(request: Request, verifier: VerifierDep) -> PresentationVerifier:
+async def get_presentation_verifier(request: Request, verifier: VerifierDep) -> PresentationVerifier:
     """Over the service's Verifier (its DID resolver: configured documents, did:key, did:web when enabled)."""
     return PresentationVerifier(verifier, max_credentials=request.app.state.settings.max_credentials)
 
@@ -123,43 +125,39 @@ class HealthOut(BaseModel):
     did_web_fetch: bool = Field(description="whether did:web documents are fetched (else only configured ones)")
 
 
-def _check_problem(check, kind: str) -> ProblemOut:
-    return ProblemOut(type=f"{PROBLEM_BASE}{kind}#{check.id}", title=check.title, detail=check.reason)
+# ── results: plain dicts, written once as JSON ──────────────────────────────────────────────────────────────
+# The models above document the answers (OpenAPI, and schemathesis checks every answer against them); the answers
+# themselves are built as dicts and encoded once. Building the models and having FastAPI validate and serialize them
+# again cost more per request than the rest of the HTTP path (scripts/loadtest.py, "Where the time goes").
+
+def _check_problem(check: CheckResult, kind: str) -> dict[str, str]:
+    return {"type": f"{PROBLEM_BASE}{kind}#{check.id}", "title": check.title, "detail": check.reason}
 
 
-def _problems(checks: tuple[CheckResult, ...], ignored_options: list[str]) -> tuple[list[ProblemOut], list[ProblemOut]]:
+def _problems(checks: tuple[CheckResult, ...], ignored_options: list[str]) -> tuple[list[dict], list[dict]]:
     """(warnings, errors): checks that could not be completed and ignored options; checks that failed."""
     warnings = [_check_problem(c, "check-" + c.status.value) for c in checks
                 if c.status in (Status.INDETERMINATE, Status.SKIPPED)]
-    warnings += [ProblemOut(type=PROBLEM_BASE + "option-ignored", title="Option ignored",
-                            detail=f"options.{name} is not supported; every check runs") for name in ignored_options]
+    warnings += [{"type": PROBLEM_BASE + "option-ignored", "title": "Option ignored",
+                  "detail": f"options.{name} is not supported; every check runs"} for name in ignored_options]
     return warnings, [_check_problem(c, "check-failed") for c in checks if c.status is Status.FAIL]
 
 
-def verification_result(report: Report, *, ignored_options: list[str] = (),
-                        model: type[VerifyCredentialResponse] = VerifyCredentialResponse) -> VerifyCredentialResponse:
+def verification_result(report: Report, *, ignored_options: list[str] = ()) -> dict[str, Any]:
+    """The answer of ``POST /credentials/verify`` (the shape of VerifyCredentialResponse), ``verified`` first."""
     warnings, errors = _problems(report.checks, list(ignored_options))
-    return model(
-        verified=report.verdict is Verdict.VERIFIED,
-        verdict=report.verdict.value,
-        checks=[CheckOut(**c.to_json()) for c in report.checks],
-        warnings=warnings,
-        errors=errors,
-        report=report.to_json(),
-    )
+    body = report.to_json()
+    return {"verified": report.verdict is Verdict.VERIFIED, "verdict": body["verdict"], "checks": body["checks"],
+            "warnings": warnings, "errors": errors, "report": body}
 
 
-def presentation_result(report: PresentationReport, *, ignored_options: list[str] = ()) -> VerifyPresentationResponse:
+def presentation_result(report: PresentationReport, *, ignored_options: list[str] = ()) -> dict[str, Any]:
+    """The answer of ``POST /presentations/verify`` (the shape of VerifyPresentationResponse)."""
     warnings, errors = _problems(report.checks, list(ignored_options))
-    return VerifyPresentationResponse(
-        verified=report.verdict is Verdict.VERIFIED,
-        verdict=report.verdict.value,
-        checks=[CheckOut(**c.to_json()) for c in report.checks],
-        warnings=warnings,
-        errors=errors,
-        credentialResults=[verification_result(r, model=CredentialResultOut) for r in report.credentials],
-        report=report.to_json(include_credentials=False),
-    )
+    body = report.to_json(include_credentials=False)
+    return {"verified": report.verdict is Verdict.VERIFIED, "verdict": body["verdict"], "checks": body["checks"],
+            "warnings": warnings, "errors": errors,
+            "credentialResults": [verification_result(r) for r in report.credentials], "report": body}
 
 
 def _ignored(options: BaseModel) -> list[str]:
@@ -169,11 +167,37 @@ def _ignored(options: BaseModel) -> list[str]:
     return ignored
 
 
+async def verify_on_loop(verifier: Verifier, document: Any, *, now: datetime, source: str, small: bool) -> Report:
+    """``verifier.verify(document)``, with the CPU work on the event loop and only I/O in a worker thread.
+
+    The checks are pure CPU (a Python thread would only add a hand-over and fight the event loop for the GIL), so a
+    small credential whose evidence is cached (its issuer's DID document, its batch's anchor: every credential of a
+    batch but the first) is judged right here. A large body, or evidence that needs a ledger read or a did:web fetch,
+    goes to the threadpool, so that slow I/O or a long canonicalization never holds up other requests.
+    """
+    if not small:
+        return await run_in_threadpool(verifier.verify, document, now=now, source=source)
+    parsed = verifier.parse(document)
+    if isinstance(parsed, str):
+        return unreadable_report(source, parsed, now=now)
+    evidence = verifier.gather(parsed, local_only=True)
+    if evidence is None:
+        evidence = await run_in_threadpool(verifier.gather, parsed)
+    return verifier.judge(parsed, evidence, now=now, source=source)
+
+
+def _small(request: Request) -> bool:
+    """A declared body within the settings' inline limit (a chunked body has no declared size: not small)."""
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) <= request.app.state.settings.inline_max_bytes
+
+
 # ── endpoints ───────────────────────────────────────────────────────────────────────────────────────────────
 
 @router.post(
     "/credentials/verify",
     response_model=VerifyCredentialResponse,
+    response_class=JsonBody,
     tags=["VC-API"],
     summary="Verify a credential",
     responses={
@@ -182,16 +206,18 @@ def _ignored(options: BaseModel) -> list[str]:
         422: {"description": "The body is not a verification request", "content": {"application/problem+json": {}}},
     },
 )
-def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep) -> VerifyCredentialResponse:
+async def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep, request: Request) -> JsonBody:
     """Every check (format and EU elements, signature, integrity, Merkle inclusion, anchor, validity), each with its
     reason. 200 whatever the verdict; ``verified`` is true only when every check passed."""
-    report = verifier.verify(body.verifiableCredential, now=datetime.now(timezone.utc), source="request body")
-    return verification_result(report, ignored_options=_ignored(body.options))
+    report = await verify_on_loop(verifier, body.verifiableCredential, now=datetime.now(timezone.utc),
+                                  source="request body", small=_small(request))
+    return JsonBody(verification_result(report, ignored_options=_ignored(body.options)))
 
 
 @router.post(
     "/presentations/verify",
     response_model=VerifyPresentationResponse,
+    response_class=JsonBody,
     tags=["VC-API"],
     summary="Verify a presentation",
     responses={
@@ -200,19 +226,20 @@ def verify_credential(body: VerifyCredentialRequest, verifier: VerifierDep) -> V
         422: {"description": "The body is not a verification request", "content": {"application/problem+json": {}}},
     },
 )
-def verify_presentation(body: VerifyPresentationRequest, presentations: PresentationVerifierDep
-                        ) -> VerifyPresentationResponse:
+async def verify_presentation(body: VerifyPresentationRequest, presentations: PresentationVerifierDep) -> JsonBody:
     """The presentation's checks (format; the holder's eddsa-rdfc-2022 proof with proofPurpose authentication; the
     challenge and domain against ``options``; every embedded credential; holder binding: the signer is the subject of
     each credential), each with its reason, and one result per embedded credential. 200 whatever the verdict. An
     unsigned presentation fails; without ``options.challenge`` it is at best partially verified (replayable)."""
-    report = presentations.verify(body.verifiablePresentation, challenge=body.options.challenge,
-                                  domain=body.options.domain, now=datetime.now(timezone.utc), source="request body")
-    return presentation_result(report, ignored_options=_ignored(body.options))
+    # In a worker thread: several credentials, and a presentation's canonical form covers all of them.
+    report = await run_in_threadpool(
+        presentations.verify, body.verifiablePresentation, challenge=body.options.challenge,
+        domain=body.options.domain, now=datetime.now(timezone.utc), source="request body")
+    return JsonBody(presentation_result(report, ignored_options=_ignored(body.options)))
 
 
 @health_router.get("/health", response_model=HealthOut, tags=["service"], summary="Liveness")
-def health(request: Request) -> HealthOut:
+async def health(request: Request) -> HealthOut:
     state = request.app.state
     return HealthOut(
         status="ok",
@@ -223,4 +250,4 @@ def health(request: Request) -> HealthOut:
     )
 
 
-__all__ = ["Problem", "get_verifier", "health_router", "presentation_result", "router", "verification_result"]
+__all__ = ["JsonBody", "Problem", "get_verifier", "health_router", "presentation_result", "router", "verification_result"]

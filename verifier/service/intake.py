@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from verifier.report import Report, Status
+from verifier.service import jsontext
 from verifier.service.problems import FieldError, ProblemError
 from verifier.verify import Verifier, unreadable_report
 
@@ -52,7 +52,7 @@ def parse_credentials(raw: bytes, source: str, *, max_bytes: int) -> list[Item]:
     if len(raw) > max_bytes:
         return [(source, Unreadable(f"{source}: larger than the {max_bytes}-byte limit"))]
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = jsontext.loads(raw.decode("utf-8-sig"))  # RFC 8259: no NaN, no unpaired surrogates
     except UnicodeDecodeError as exc:
         return [(source, Unreadable(f"{source}: not UTF-8 ({exc.reason} at byte {exc.start})"))]
     except ValueError as exc:

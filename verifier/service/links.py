@@ -10,32 +10,25 @@ failed report whose reason says so (no row is dropped silently). Limits: the lin
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any
 
 from verifier.fetch import FetchRefusedError, FetchUnavailableError, GuardedFetcher
-from verifier.service.intake import Item, PendingLink, Unreadable
+from verifier.service.intake import Item, PendingLink, Unreadable, parse_credentials
 
-def _items_of(link: str, data: Any) -> list[Item]:
-    if isinstance(data, list):
-        if not data:
-            return [(link, Unreadable(f"{link}: an empty JSON array, expected a credential or a list of them"))]
-        return [(f"{link}[{i}]", doc) for i, doc in enumerate(data)]
-    return [(link, data)]
-
-
-def _fetch_one(fetcher: GuardedFetcher, link: str) -> list[Item]:
+def _fetch_one(fetcher: GuardedFetcher, link: str, max_bytes: int) -> list[Item]:
     try:
         _final, data = fetcher.fetch_json(link)
     except FetchRefusedError as exc:
         return [(link, Unreadable(f"the link was not followed: {exc.reason}"))]
     except FetchUnavailableError as exc:
         return [(link, Unreadable(f"the credential could not be fetched: {exc.reason}"))]
-    return _items_of(link, data)
+    # Through the same reading as an uploaded file: strict JSON, the size limit, a list gives one item each.
+    return parse_credentials(json.dumps(data).encode("utf-8"), link, max_bytes=max_bytes)
 
 
 def fetch_links(fetcher: GuardedFetcher, items: list[Item], *, max_credentials: int, concurrency: int,
-                deadline: float) -> list[Item]:
+                deadline: float, max_bytes: int) -> list[Item]:
     """``items`` with every PendingLink replaced by what its link holds (or why it holds nothing), in order.
 
     A link holding a list of credentials gives one item each, as long as the request stays within
@@ -47,7 +40,7 @@ def fetch_links(fetcher: GuardedFetcher, items: list[Item], *, max_credentials: 
     results: dict[int, list[Item]] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(pending))), thread_name_prefix="link-fetch")
     try:
-        futures = {pool.submit(_fetch_one, fetcher, url): i for i, url in pending}
+        futures = {pool.submit(_fetch_one, fetcher, url, max_bytes): i for i, url in pending}
         done, not_done = wait(futures, timeout=deadline)
         for future in done:
             results[futures[future]] = future.result()

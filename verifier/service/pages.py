@@ -85,7 +85,8 @@ async def _fetched(request: Request, items: list[Item], lim: IntakeLimits) -> li
     """The items with the links of a posted CSV fetched (through the guarded fetcher, in a worker thread)."""
     s = request.app.state.settings
     return await run_in_threadpool(fetch_links, request.app.state.fetcher, items, max_credentials=lim.max_credentials,
-                                   concurrency=s.fetch_concurrency, deadline=s.fetch_bulk_timeout)
+                                   concurrency=s.fetch_concurrency, deadline=s.fetch_bulk_timeout,
+                                   max_bytes=lim.max_body_bytes)
 
 
 async def _results(request: Request, verifier, items) -> HTMLResponse:

@@ -33,6 +33,9 @@ class VerifierSettings(BaseSettings):
     max_upload_bytes: int = Field(32 << 20, ge=1024, description="largest form post (all files together)")
     max_files: int = Field(100, ge=1, description="files in one bulk upload")
     max_credentials: int = Field(200, ge=1, description="credentials verified in one request")
+    # POST /credentials/verify judges a body up to this size on the event loop when its evidence is cached (pure CPU,
+    # about a millisecond for a real credential); larger bodies, and any I/O, go to a worker thread.
+    inline_max_bytes: int = Field(64 * 1024, ge=0, le=1 << 20)
 
     # Verify-by-link (verifier.fetch): https only, public addresses only, unless listed here (e.g. localhost in dev).
     fetch_allow_http_hosts: list[str] = Field(default_factory=list, description="hosts that may be fetched over http")
