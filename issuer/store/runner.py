@@ -52,6 +52,7 @@ __all__ = ["BatchRunner", "Hook"]
 
 log = logging.getLogger("anchorcred.issuer.runner")
 
+RETRYING = "ledger (retrying): "
 Hook = Callable[[str, str], None]  # (event, batch id): called after each persisted state / side effect (tests)
 
 
@@ -101,7 +102,7 @@ class BatchRunner:
             log.info("batch %s: %s", batch_id, exc or "stopped")
         except IssuerLedgerError as exc:  # the node is down or refused: keep the state, say why, try again later
             log.warning("batch %s: ledger: %s", batch_id, exc)
-            self._note_error(batch_id, f"ledger (retrying): {exc}")
+            self._note_error(batch_id, f"{RETRYING}{exc}")
             time.sleep(self.poll_interval)
         return True
 
@@ -421,7 +422,11 @@ class BatchRunner:
                     s.execute(update(CredentialRecord).where(CredentialRecord.id == cid)
                               .values(document=document).execution_options(synchronize_session=False))
             self._event("chunk:delivered", batch_id)
-        self._transition(batch_id, BatchState.DELIVERED, stage="delivered", done=len(leaves), error=None,
+        with self.sessions() as s:
+            note = s.get(Batch, batch_id).error
+        if note and note.startswith(RETRYING):
+            note = None  # a ledger hiccup that passed; notes about replaced transactions stay
+        self._transition(batch_id, BatchState.DELIVERED, stage="delivered", done=len(leaves), error=note,
                          lease_owner=None, lease_until=None)
 
 
