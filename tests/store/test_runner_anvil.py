@@ -1,0 +1,63 @@
+"""The batch runner over an RPC node (anvil): the RPC LedgerProvider deploys the registry once on the dev chain,
+funds the tenant, anchors, and resumes after a crash between storing the transaction and broadcasting it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from issuer.ledger.provider import rpc_ledger
+from issuer.store.engine import BatchRunner
+from issuer.store.models import BatchState, Tenant
+from issuer.store.tenants import did_document
+from tests.devnet.conftest import anvil_path, devnet, devnet_factory  # noqa: F401 - fixtures
+from tests.store.kit import batch_of, documents, make_tenant, roster_batch
+from verifier.did import DidResolver
+from verifier.ledger.evm import EvmReader, HttpTransport, LedgerRouter
+from verifier.report import Verdict
+from verifier.verify import Verifier, VerifierOptions
+
+pytestmark = pytest.mark.devnet
+
+
+class Crash(Exception):
+    pass
+
+
+def test_runner_on_anvil_resumes_and_delivers(sessions, box, devnet, tmp_path):  # noqa: F811
+    state_file = tmp_path / "registry.json"
+    ledger = rpc_ledger(devnet.rpc_url, dev=True, registry_state_file=state_file, poll_interval=0.05)
+    again = rpc_ledger(devnet.rpc_url, dev=True, registry_state_file=state_file)
+    assert again.registry_address == ledger.registry_address  # deployed once, then reused
+    tenant_id, achievement_id = make_tenant(sessions, box)
+    batch_id = roster_batch(sessions, tenant_id, achievement_id, 8)
+
+    def crash(event: str, _batch: str) -> None:
+        if event == "persisted:anchor_sent":
+            raise Crash
+
+    first = BatchRunner(sessions, box, ledger, chunk=3, lease_seconds=0.2, worker_id="first", hook=crash,
+                        poll_interval=0.05)
+    with pytest.raises(Crash):
+        first.run_until_idle()
+    time.sleep(0.3)
+    seen: list[str] = []
+    BatchRunner(sessions, box, ledger, confirmations=1, worker_id="second", poll_interval=0.05,
+                hook=lambda e, b: seen.append(e)).run_until_idle(timeout=60)
+    assert "rebroadcast" in seen
+    batch = batch_of(sessions, batch_id)
+    assert batch.state is BatchState.DELIVERED, batch.error
+    assert ledger.mined_nonce(batch.anchoring_address) == 1
+
+    with sessions() as s:
+        doc = did_document(s.get(Tenant, tenant_id), box, [ledger.chain_id])
+    resolver = DidResolver()
+    resolver.add(doc, "tenant did.json")
+    with HttpTransport(devnet.rpc_url) as transport:
+        reader = EvmReader(transport, chain_id=ledger.chain_id, registry_address=ledger.registry_address)
+        verifier = Verifier(ledger=LedgerRouter({ledger.chain_id: reader}), did_resolver=resolver,
+                            options=VerifierOptions())
+        for record in documents(sessions, batch_id):
+            report = verifier.verify(record.document)
+            assert report.verdict is Verdict.VERIFIED, [c.to_json() for c in report.checks]
