@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from issuer.achievement import Achievement, parse_achievement
 from issuer.service import schemas as s
@@ -175,16 +176,23 @@ async def upload_roster(
 ) -> s.RosterOut:
     """Validates every row (nothing is signed): the answer lists the columns, the first rows and every problem
     ("row 3: ..."). A roster with problems is kept so it can be looked at, but only one without any is issued."""
-    record = owned_achievement(db, principal.tenant_id, achievement_id)
     raw = await read_upload(file, settings.max_csv_bytes)
+    # Parsing and validating up to max_rows rows, and the database, are blocking work: off the event loop.
+    return await run_in_threadpool(store_roster, db, principal.tenant_id, achievement_id, raw, mapping,
+                                   file.filename or "roster.csv", settings.max_rows)
+
+
+def store_roster(db: Session, tenant_id: int, achievement_id: str, raw: bytes, mapping: str | None, filename: str,
+                 max_rows: int) -> s.RosterOut:
+    record = owned_achievement(db, tenant_id, achievement_id)
     try:
         csv_text = decode_csv(raw)
         our_mapping = _parse_mapping(mapping)
-        preview = preview_roster(csv_text, our_mapping, achievement_of(record), max_rows=settings.max_rows)
+        preview = preview_roster(csv_text, our_mapping, achievement_of(record), max_rows=max_rows)
     except MappingError as exc:
         raise _mapping_problem(exc) from None
-    roster = RosterUpload(id=str(uuid.uuid4()), tenant_id=principal.tenant_id, achievement_id=record.id,
-                          filename=(file.filename or "roster.csv")[:300], csv_text=csv_text, mapping=our_mapping,
+    roster = RosterUpload(id=str(uuid.uuid4()), tenant_id=tenant_id, achievement_id=record.id,
+                          filename=filename[:300], csv_text=csv_text, mapping=our_mapping,
                           row_count=preview.rows, problems=preview.problems)
     db.add(roster)
     db.commit()

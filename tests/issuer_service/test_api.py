@@ -249,6 +249,8 @@ def vc_api_flow(service: Service) -> None:
         latest = c.get(f"/credentials/{vc['id']}", headers=a.auth()).json()
         if len(proof_suites(latest)) == 2:
             break
+        failed = c.get("/batches", params={"state": "failed"}, headers=a.auth()).json()["items"]
+        assert not failed, [(b["id"], b["error"]) for b in failed]
         time.sleep(0.1)
     assert proof_suites(latest) == ["eddsa-rdfc-2022", "merkle-proof-2019"], latest.get("proof")
     assert {k: v for k, v in latest.items() if k != "proof"} == {k: v for k, v in vc.items() if k != "proof"}
