@@ -337,7 +337,63 @@ def _demo(out: Path, data_dir: Path) -> bool:
     return ok == len(reports)
 
 
+stack_app = typer.Typer(help="The local stack: devnet, verifier and issuer services, a demo university (development).",
+                        no_args_is_help=True)
+
+
+def _stack(data_dir: Optional[Path], issuer_port: int, verifier_port: int, devnet_port: int):
+    from issuer.stack import Ports, Stack
+
+    return Stack(data_dir or data_dir_default(), Ports(issuer=issuer_port, verifier=verifier_port, devnet=devnet_port))
+
+
+StackData = Annotated[Optional[Path], typer.Option("--data-dir", help="Data folder (default $ANCHORCRED_DATA or .anchorcred)")]
+IssuerPort = Annotated[int, typer.Option(help="Issuer service port")]
+VerifierPort = Annotated[int, typer.Option(help="Verifier service port")]
+DevnetPort = Annotated[int, typer.Option(help="Devnet (anvil) port")]
+
+
+@stack_app.command("up")
+def stack_up(data_dir: StackData = None, issuer_port: IssuerPort = 8081, verifier_port: VerifierPort = 8080,
+             devnet_port: DevnetPort = DEVNET_PORT,
+             demo: Annotated[bool, typer.Option(help="Issue the example batch for the demo university")] = True) -> None:
+    """Start the devnet, deploy the registry once, start both services; issue and verify the example batch."""
+    from issuer.stack import DEMO_TENANT
+
+    stack = _stack(data_dir, issuer_port, verifier_port, devnet_port)
+    out = Console(highlight=False, soft_wrap=True)  # links stay on one line, whatever the terminal width
+    try:
+        urls = stack.up(say=out.print)
+        if not demo:
+            return
+        result = stack.issue_example(urls, say=out.print)
+    except (IssuerError, AnchorcredError) as exc:
+        _fail_on(exc)
+    batch = result["batch"]
+    out.print(f"\n[bold]batch {batch['id']}[/bold]: {result['count']} credentials, state {batch['state']}, "
+                  f"root {batch.get('root')}, transaction {batch.get('tx')} (block {batch.get('block')})")
+    colour = "green" if result["verified"] == result["count"] else "red"
+    out.print(f"[{colour}]verified {result['verified']} of {result['count']} at the verifier service[/{colour}]")
+    out.print("\nOpen:")
+    out.print(f"  admin pages     {result['admin']}  (user admin, tenant {DEMO_TENANT}; password in "
+                  f"{stack.folder / 'admin-password'})")
+    out.print(f"  a share link    {result['share_link']}")
+    out.print(f"  its certificate {result['pdf']}")
+    out.print(f"  verifier page   {result['verifier']}")
+    out.print("Stop everything with: .venv/bin/anchorcred stack down")
+    if result["verified"] != result["count"]:
+        raise typer.Exit(1)
+
+
+@stack_app.command("down")
+def stack_down(data_dir: StackData = None, issuer_port: IssuerPort = 8081, verifier_port: VerifierPort = 8080,
+               devnet_port: DevnetPort = DEVNET_PORT) -> None:
+    """Stop the services and the devnet started by `stack up`."""
+    _stack(data_dir, issuer_port, verifier_port, devnet_port).down(say=console.print)
+
+
 def register(app: typer.Typer) -> None:
     app.command("issue")(issue_command)
     app.add_typer(devnet_app, name="devnet")
+    app.add_typer(stack_app, name="stack")
     app.command("demo")(demo_command)
