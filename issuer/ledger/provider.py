@@ -121,7 +121,10 @@ class EvmLedger:
         self.label = label
         self.registry_address = Web3.to_checksum_address(registry_address) if registry_address else None
         self._registry = registry_contract(w3, self.registry_address) if self.registry_address else None
-        self._idle = idle or (lambda: time.sleep(poll_interval))
+        # ``idle`` acts on the chain (the embedded chain mines a block): it runs under the lock. Plain waiting does
+        # not hold the lock, so other callers are not held up by a sleeping runner.
+        self._idle = idle
+        self.poll_interval = poll_interval
         self._fund = fund
         self._lock = threading.RLock()
         with map_errors("eth_chainId", w3):
@@ -188,8 +191,24 @@ class EvmLedger:
         return None
 
     def wait(self) -> None:
+        if self._idle is None:
+            time.sleep(self.poll_interval)
+            return
         with self._lock:
             self._idle()
+
+    def close(self) -> None:
+        """Releases the HTTP connections of an RPC provider (nothing to do in process)."""
+        # web3 keeps its requests sessions in a cache of its HTTP provider (no public close in web3 8).
+        manager = getattr(getattr(self.w3, "provider", None), "_request_session_manager", None)
+        cache = getattr(manager, "session_cache", None)
+        if cache is None or not hasattr(cache, "items"):
+            return
+        for _key, session in list(cache.items()):
+            close = getattr(session, "close", None)
+            if callable(close):
+                close()
+        cache.clear()
 
     def ensure_funds(self, address: str) -> None:
         if self._fund is None:

@@ -61,3 +61,13 @@ def test_runner_on_anvil_resumes_and_delivers(sessions, box, devnet, tmp_path): 
         for record in documents(sessions, batch_id):
             report = verifier.verify(record.document)
             assert report.verdict is Verdict.VERIFIED, [c.to_json() for c in report.checks]
+
+
+def test_rpc_ledger_needs_a_registry_off_dev_chains_and_closes(devnet, tmp_path):  # noqa: F811
+    with pytest.raises(ValueError, match="needs a registry address"):
+        rpc_ledger(devnet.rpc_url)
+    ledger = rpc_ledger(devnet.rpc_url, dev=True, registry_state_file=tmp_path / "r.json")
+    assert ledger.pending_nonce("0x" + "11" * 20) == 0  # a request, so a session is cached
+    ledger.close()
+    assert ledger.mined_nonce("0x" + "11" * 20) == 0  # usable again after close (a new session)
+    ledger.close()
