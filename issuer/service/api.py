@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from issuer import share
 from issuer.achievement import Achievement, parse_achievement
 from issuer.service import schemas as s
 from issuer.service.auth import AdminKeyDep, IssueDep, KeyDep, create_api_key, revoke_api_key
@@ -268,10 +269,8 @@ def get_batch(batch_id: str, principal: KeyDep, db: DbDep) -> s.BatchOut:
 
 
 def share_links(settings, token: str) -> tuple[str, str]:
-    from urllib.parse import quote
-
-    share = f"{settings.public_url}/share/{token}"
-    return share, f"{settings.verifier_url}/verify/link?url={quote(share, safe='')}"
+    """(the credential's public URL, the verifier page opened on it): one construction, in issuer.share."""
+    return share.share_url(settings.public_url, token), share.share_link(settings.verifier_url, settings.public_url, token)
 
 
 @router.get("/batches/{batch_id}/credentials", response_model=s.CredentialList, tags=["batches"],
