@@ -102,8 +102,9 @@ def issue_on_devnet(n: int, tmp: Path, rpc_url: str) -> Setup:
 
 # ── 2. in-process rate ──────────────────────────────────────────────────────────────────────────────────────────
 
-def in_process_rates(setup: Setup, bodies: list[bytes]) -> tuple[float, float, int]:
-    """(request-path rate, verification-only rate, verified): credentials/s, one at a time, in this process.
+def in_process_rates(setup: Setup, bodies: list[bytes]) -> tuple[float, float, int, float]:
+    """(request-path rate, verification-only rate, verified, CPU seconds per request on the request path):
+    credentials/s, one at a time, in this process.
 
     The verifier is built exactly as the service's lifespan builds it (default settings: build_verifier +
     load_did_documents, the same caches). The request path is what one ``POST /credentials/verify`` does apart from
@@ -123,7 +124,7 @@ def in_process_rates(setup: Setup, bodies: list[bytes]) -> tuple[float, float, i
     verifier = built.verifier
     try:
         verifier.verify(json.loads(bodies[0])["verifiableCredential"], now=datetime.now(UTC), source="warm-up")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         verified = 0
         for body in bodies:
             report = verifier.verify(jsontext.loads(body)["verifiableCredential"], now=datetime.now(UTC),
@@ -131,6 +132,7 @@ def in_process_rates(setup: Setup, bodies: list[bytes]) -> tuple[float, float, i
             answer = JsonBody(verification_result(report)).body
             verified += answer.startswith(b'{"verified":true,')
         request_path = len(bodies) / (time.perf_counter() - start)
+        cpu = (time.process_time() - cpu) / len(bodies)
         documents = [json.loads(body)["verifiableCredential"] for body in bodies]
         start = time.perf_counter()
         for doc in documents:
@@ -138,7 +140,7 @@ def in_process_rates(setup: Setup, bodies: list[bytes]) -> tuple[float, float, i
         alone = len(documents) / (time.perf_counter() - start)
     finally:
         built.close()
-    return request_path, alone, verified
+    return request_path, alone, verified, cpu
 
 
 # ── 3. the service under load ───────────────────────────────────────────────────────────────────────────────────
@@ -375,10 +377,11 @@ def main() -> int:
 
         # The request bodies are built once: the load generator shares the cores with the service, so it does little.
         bodies = [b'{"verifiableCredential":' + p.read_bytes().strip() + b"}" for p in setup.files]
-        rate, alone, verified = in_process_rates(setup, bodies)
-        print(f"in-process: {len(bodies):,} credentials verified one by one in {len(bodies) / rate:.2f} s = "
-              f"{rate:,.0f} credentials/s, {verified:,} verified (request path: decode the body, verify, encode the "
-              f"answer; Verifier.verify alone: {alone:,.0f}/s); load average {load_average()}", flush=True)
+        before = in_process_rates(setup, bodies)
+        print(f"in-process (before the load): {len(bodies):,} credentials verified one by one in "
+              f"{len(bodies) / before[0]:.2f} s = {before[0]:,.0f} credentials/s, {before[2]:,} verified (request "
+              f"path: decode the body, verify, encode the answer; Verifier.verify alone: {before[1]:,.0f}/s); load "
+              f"average {load_average()}", flush=True)
 
         port = free_port()
         log = tmp / "service.log"
@@ -393,12 +396,20 @@ def main() -> int:
         during = load_average()
         if service.poll() is not None:
             print(f"the service exited during the load (code {service.returncode}); log:\n{tail(log)}")
+        stop_service(service)
+        # Measured again once the service is gone: the machine is shared, so the baseline is the mean of the two.
+        after = in_process_rates(setup, bodies)
+        print(f"in-process (after the load): {after[0]:,.0f} credentials/s (Verifier.verify alone: "
+              f"{after[1]:,.0f}/s), {after[2]:,} verified; load average {load_average()}", flush=True)
     finally:
         if service is not None:
             stop_service(service)
         devnet.stop()
         shutil.rmtree(tmp, ignore_errors=True)  # the credentials, keys, anvil state and service log of this run only
 
+    rate, alone = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+    verified = min(before[2], after[2])
+    own_path_cpu = (before[3] + after[3]) / 2
     throughput = result.ok / result.seconds
     ratio = throughput / rate
     lat = sorted(result.latencies)
@@ -414,14 +425,15 @@ def main() -> int:
           f"p99 {percentile(lat, 0.99) * 1000:.1f} ms")
     total = max(1, warm.requests + result.requests)
     busy = f"{service_cpu * 1000 / total:.2f} ms" if service_cpu is not None else "n/a"
-    print(f"cpu per request: service {busy}, load generator {own_cpu * 1000 / total:.2f} ms "
-          f"(request path in process: {1000 / rate:.2f} ms; {os.cpu_count()} cores shared); "
-          f"load average at the end of the load {during}")
+    cpu_ratio = f" (in process / service: {own_path_cpu / (service_cpu / total):.2f})" if service_cpu else ""
+    print(f"cpu per request: service {busy}, request path in process {own_path_cpu * 1000:.2f} ms{cpu_ratio}, "
+          f"load generator {own_cpu * 1000 / total:.2f} ms ({os.cpu_count()} cores shared); load average at the "
+          f"end of the load {during}")
     non_200 = result.requests - result.statuses.get(200, 0)
     print(f"errors: {result.errors + warm.errors:,} (warm-up: {warm.errors:,}; load: non-200 {non_200:,}, "
           f"verified not true {result.not_verified:,})")
     print(f"ratio: service / in-process = {throughput:,.0f} / {rate:,.0f} = {ratio:.2f}  (floor: {FLOOR_RATIO}; "
-          f"against Verifier.verify alone: {throughput / alone:.2f})")
+          f"in-process rate: mean of before and after; against Verifier.verify alone: {throughput / alone:.2f})")
 
     missed = []
     if result.errors or warm.errors:

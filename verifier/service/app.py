@@ -22,6 +22,7 @@ from verifier.did import DidResolver
 from verifier.didweb import WebDidResolver
 from verifier.fetch import GuardedFetcher
 from verifier.service import api, pages
+from verifier.service.fastlane import CredentialFastLane
 from verifier.service.problems import Problem, install_problem_handlers, problem_response
 from verifier.service.settings import VerifierSettings, get_settings
 from verifier.setup import build_verifier, load_did_documents
@@ -85,6 +86,7 @@ def create_app(
     def limit_for(path: str) -> int:
         return settings.max_upload_bytes if path in FORM_PATHS else settings.max_body_bytes
 
+    app.add_middleware(CredentialFastLane)  # innermost: inside the body limit and the security headers
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
