@@ -21,7 +21,7 @@ from eth_account import Account
 from web3 import Web3
 
 from issuer.ledger.errors import DevnetError
-from issuer.ledger.evm import map_errors, send_transaction, wait_for_receipt
+from issuer.ledger.evm import send_transaction, wait_for_receipt
 
 __all__ = ["DEV_KEY_0", "Devnet", "DevnetStatus", "anvil_binary", "ensure_anvil", "fund_from_dev_account"]
 

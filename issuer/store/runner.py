@@ -8,13 +8,8 @@ killed at any point leaves a state another runner resumes from. The rules that k
 
 - signing writes a credential's document only where it is still NULL (a chunk is signed again after a crash, never
   stored twice); delivery adds the merkle proof only to a document that lacks it;
-- the anchoring transaction is signed, then stored with its nonce and raw bytes (``anchor_sent``), then broadcast.
-  On resume: mined -> wait for k confirmations; the registry shows the root -> confirm through the stored hash, or,
-  if another transaction carried it, through that one (recorded); pending -> wait; unknown -> rebroadcast the same
-  bytes. A second transaction is signed only when the first is provably gone: its nonce is used by another mined
-  transaction and the registry does not hold the root. The new one gets a fresh nonce and is stored the same way.
-- nonce = max(the node's pending count, the last nonce stored for that address + 1), chosen under a row lock of the
-  tenant, so two batches of one tenant never share a nonce even across runners;
+- the anchoring transaction is stored (nonce, raw bytes) before it is broadcast, and a root is never anchored twice:
+  the rules are in ``issuer.store.anchoring``;
 - a lease (``lease_owner``, ``lease_until``) gives a batch to one runner at a time; every write checks it.
 """
 
@@ -38,8 +33,9 @@ from issuer.achievement import parse_achievement
 from issuer.batch import BatchDocuments, Signer, anchoring_method, issuer_profile, merkle_proof
 from issuer.credential import CredentialTemplate
 from issuer.errors import IssuerError
-from issuer.ledger.errors import AlreadyAnchoredError, IssuerLedgerError
+from issuer.ledger.errors import IssuerLedgerError
 from issuer.ledger.provider import LedgerProvider
+from issuer.store.anchoring import AnchoringSteps, BatchFault
 from issuer.store.errors import LeaseLostError, SecretBoxError
 from issuer.store.issuance import learner_from_dict, utcnow, xsd_now
 from issuer.store.models import TERMINAL_STATES, AchievementRecord, Batch, BatchState, CredentialRecord, Tenant
@@ -67,7 +63,7 @@ class _Stop(Exception):
     """This step is over (the batch changed hands or state meanwhile)."""
 
 
-class BatchRunner:
+class BatchRunner(AnchoringSteps):
     def __init__(self, sessions: sessionmaker[Session], box: SecretBox, ledger: LedgerProvider, *,
                  confirmations: int = 1, seal_after: float = 60.0, seal_at: int = 1000, worker_id: str | None = None,
                  lease_seconds: float = 60.0, chunk: int = 50, poll_interval: float = 0.5,
@@ -263,7 +259,7 @@ class BatchRunner:
 
     def _signer(self, s: Session, batch: Batch) -> Signer:
         if batch.achievement_id is None:
-            raise _BatchFault("a VC-API batch holds an unsigned credential (it cannot be signed without its "
+            raise BatchFault("a VC-API batch holds an unsigned credential (it cannot be signed without its "
                               "achievement)")
         tenant = s.get(Tenant, batch.tenant_id)
         achievement = parse_achievement(s.get(AchievementRecord, batch.achievement_id).spec)
@@ -277,110 +273,9 @@ class BatchRunner:
                              .where(CredentialRecord.batch_id == batch_id)
                              .order_by(CredentialRecord.position)).all()
         if [p for p, _ in rows] != list(range(len(rows))) or any(leaf is None for _, leaf in rows) or not rows:
-            raise _BatchFault(f"the batch's {len(rows)} credentials are not all signed at positions 0..n-1")
+            raise BatchFault(f"the batch's {len(rows)} credentials are not all signed at positions 0..n-1")
         tree = build_tree([bytes.fromhex(leaf) for _, leaf in rows])
         self._transition(batch_id, BatchState.TREE_BUILT, merkle_root=tree.root.hex(), stage="tree")
-
-    # ── anchoring ───────────────────────────────────────────────────────────────────────────────────────────────
-    def _send(self, batch_id: str, *, replacing: str | None = None) -> None:
-        with self.sessions() as s:
-            batch = s.get(Batch, batch_id)
-            tenant = s.get(Tenant, batch.tenant_id)
-            root = bytes.fromhex(batch.merkle_root)
-            identity = identity_of(tenant, self.box)
-            tenant_id = tenant.id
-        address = identity.anchoring_address
-        if replacing is None:
-            record = self.ledger.anchor_of(root)
-            if record is not None:
-                raise _BatchFault(f"root {root.hex()} is already anchored (by {record[0]} at {record[1].isoformat()}) "
-                                  "though this batch recorded no transaction; nothing sent")
-        self.ledger.ensure_funds(address)
-        for _ in range(5):
-            with self.sessions() as s:
-                floor = self._stored_nonce(s, address)
-            nonce = max(self.ledger.pending_nonce(address), floor + 1)
-            try:
-                prepared = self.ledger.prepare_anchor(identity.secp256k1_secret, root, nonce=nonce)
-            except AlreadyAnchoredError as exc:
-                raise _BatchFault(f"root {root.hex()} was anchored by {exc.sender} meanwhile; nothing sent") from None
-            with self.sessions.begin() as s:
-                # The tenant's row lock serializes nonce choices of its batches across runners (PostgreSQL;
-                # SQLite's BEGIN IMMEDIATE already does).
-                s.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
-                if self._stored_nonce(s, address) >= nonce:
-                    continue  # another batch of this tenant took the nonce meanwhile: choose again
-                note = f"replaced {replacing} (its nonce was used by another transaction)" if replacing else None
-                self._save(s, batch_id, state=BatchState.ANCHOR_SENT, chain_id=self.ledger.chain_id,
-                           anchoring_address=address, nonce=prepared.nonce, raw_tx=prepared.raw,
-                           tx_hash=prepared.tx_hash, stage="anchoring", error=note)
-            break
-        else:
-            raise IssuerLedgerError(f"batch {batch_id}: no free nonce for {address} after 5 tries")
-        self._event("persisted:anchor_sent", batch_id)
-        self.ledger.broadcast(prepared.raw)
-        self._event("broadcast", batch_id)
-
-    def _stored_nonce(self, s: Session, address: str) -> int:
-        last = s.scalar(select(func.max(Batch.nonce)).where(Batch.anchoring_address == address,
-                                                             Batch.chain_id == self.ledger.chain_id))
-        return -1 if last is None else int(last)
-
-    def _follow(self, batch_id: str) -> None:
-        with self.sessions() as s:
-            batch = s.get(Batch, batch_id)
-            tx_hash, raw, nonce, root = batch.tx_hash, batch.raw_tx, batch.nonce, bytes.fromhex(batch.merkle_root)
-            address = batch.anchoring_address
-        mined = self.ledger.receipt(tx_hash)
-        if mined is not None and not mined.succeeded:
-            if self._adopt_registry_transaction(batch_id, root, tx_hash):
-                return
-            raise _BatchFault(f"anchoring transaction {tx_hash} was mined but reverted")
-        if mined is not None:
-            if mined.confirmations < self.confirmations:
-                with self.sessions.begin() as s:
-                    self._save(s, batch_id, stage=f"confirming {mined.confirmations}/{self.confirmations}",
-                               block_number=mined.block_number, block_hash=mined.block_hash)
-                self.ledger.wait()
-                return
-            self._transition(batch_id, BatchState.CONFIRMED, stage="confirmed", block_number=mined.block_number,
-                             block_hash=mined.block_hash, block_time=mined.block_time, gas_used=mined.gas_used)
-            return
-        # Not mined (as far as this node knows).
-        if self._adopt_registry_transaction(batch_id, root, tx_hash):
-            return
-        if self.ledger.is_pending(tx_hash):
-            self.ledger.wait()
-            return
-        if self.ledger.mined_nonce(address) > nonce:
-            # Our nonce is used, by a transaction that is not ours (ours is not mined): is the root anchored anyway?
-            if self.ledger.receipt(tx_hash) is None and self.ledger.anchor_of(root) is None:
-                log.warning("batch %s: transaction %s is gone (nonce %s used by another); signing a new one",
-                            batch_id, tx_hash, nonce)
-                self._send(batch_id, replacing=tx_hash)
-            return
-        self.ledger.broadcast(raw)  # unknown to the node: the same bytes again (a crash before, or a dropped tx)
-        self._event("rebroadcast", batch_id)
-        self.ledger.wait()
-
-    def _adopt_registry_transaction(self, batch_id: str, root: bytes, tx_hash: str) -> bool:
-        """If the registry holds the root through another transaction than ours, follow that one instead."""
-        record = self.ledger.anchor_of(root)
-        if record is None:
-            return False
-        found = self.ledger.find_anchor_transaction(root)
-        if found is None or found.lower() == tx_hash.lower():
-            return False
-        sender, when = record
-        with self.sessions() as s:
-            ours = s.get(Batch, batch_id).anchoring_address
-        if sender.lower() != (ours or "").lower():
-            raise _BatchFault(f"root anchored by {sender}, not by this issuer's address {ours} (transaction {found})")
-        with self.sessions.begin() as s:
-            self._save(s, batch_id, tx_hash=found, error=f"anchored by transaction {found} (sender {sender}, "
-                       f"{when.isoformat()}) instead of the stored {tx_hash}")
-        self._event("adopted", batch_id)
-        return True
 
     # ── delivery ────────────────────────────────────────────────────────────────────────────────────────────────
     def _deliver(self, batch_id: str) -> None:
@@ -394,7 +289,7 @@ class BatchRunner:
             root = batch.merkle_root
         tree = build_tree([bytes.fromhex(leaf) for leaf in leaves])
         if tree.root.hex() != root:
-            raise _BatchFault(f"leaves give root {tree.root.hex()}, the batch anchored {root}")
+            raise BatchFault(f"leaves give root {tree.root.hex()}, the batch anchored {root}")
         anchor = Anchor("eth", chain_id, tx_hash)
         method = anchoring_method(identity, chain_id)
         created = xsd_now(block_time)
@@ -428,10 +323,6 @@ class BatchRunner:
             note = None  # a ledger hiccup that passed; notes about replaced transactions stay
         self._transition(batch_id, BatchState.DELIVERED, stage="delivered", done=len(leaves), error=note,
                          lease_owner=None, lease_until=None)
-
-
-class _BatchFault(IssuerError):
-    """The batch cannot go on; it is marked failed with this reason."""
 
 
 def _salt() -> str:

@@ -13,12 +13,19 @@ import time
 import pytest
 from eth_account import Account
 
-from issuer.ledger.evm import prepare_transaction, broadcast_raw
+from issuer.ledger.evm import broadcast_raw, prepare_transaction
 from issuer.store.engine import issue_credential
 from issuer.store.models import BatchState, Tenant
 from issuer.store.tenants import identity_of
-from tests.store.kit import (Chain, assert_delivered_once, batch_of, documents, make_tenant, roster_batch,
-                             vc_api_credential)
+from tests.store.kit import (
+    Chain,
+    assert_delivered_once,
+    batch_of,
+    documents,
+    make_tenant,
+    roster_batch,
+    vc_api_credential,
+)
 
 N = 15
 LEASE = 0.2
@@ -51,7 +58,8 @@ def _address(sessions, box, tenant_id) -> str:
 
 
 def _crash_then_resume(chain, sessions, box, event: str, nth: int = 1, before_resume=None) -> list[str]:
-    crashed = chain.runner(sessions, box, chunk=4, lease_seconds=LEASE, worker_id="first", hook=crash_at(event, nth=nth))
+    crashed = chain.runner(sessions, box, chunk=4, lease_seconds=LEASE, worker_id="first",
+                           hook=crash_at(event, nth=nth))
     with pytest.raises(Crash):
         crashed.run_until_idle()
     if before_resume is not None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
-
 from sqlalchemy import select
 
 from issuer.store.engine import batch_progress, issue_credential
 from issuer.store.models import AchievementRecord, Batch, BatchState, Tenant
-from tests.store.kit import Chain, assert_delivered_once, batch_of, make_tenant, roster_batch, vc_api_credential
+from tests.store.kit import (
+    Chain,
+    assert_delivered_once,
+    batch_of,
+    make_tenant,
+    roster_batch,
+    vc_api_credential,
+)
 
 
 @pytest.fixture(scope="module")
