@@ -214,3 +214,19 @@ def test_the_cache_is_bounded():
 def test_limits_are_checked():
     with pytest.raises(ValueError):
         WebDidResolver(fetcher_for(Site({})), ttl=0)
+
+
+def test_resolve_local_answers_from_the_cache_only():
+    """What the service asks before judging a credential on its event loop: never a fetch."""
+    did = "did:web:issuer.example"
+    site = Site({"/.well-known/did.json": (200, "application/json", json.dumps(did_doc(did)).encode())})
+    resolver = WebDidResolver(fetcher_for(site))
+    assert resolver.resolve_local(did) is None and site.hits == []
+    fetched = resolver.resolve(did)
+    assert resolver.resolve_local(did) is fetched and len(site.hits) == 1
+    assert resolver.resolve_local(keys.did_key_from_ed25519(bytes(32))).source == "derived from did:key"
+    failing = WebDidResolver(fetcher_for(Site({})))
+    with pytest.raises(DidResolutionError):
+        failing.resolve("did:web:issuer.example")
+    with pytest.raises(DidResolutionError):  # a cached failure is local knowledge too
+        failing.resolve_local("did:web:issuer.example")

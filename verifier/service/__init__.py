@@ -1,4 +1,5 @@
-"""The verifier as a web service: the VC-API ``POST /credentials/verify`` and the employer's page.
+"""The verifier as a web service: the VC-API (``POST /credentials/verify``, ``POST /presentations/verify``) and the
+employer's page.
 
 Stateless apart from caches; imports nothing from the issuer. Start it with
 ``uvicorn --factory verifier.service.app:create_app``.
