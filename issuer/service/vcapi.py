@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer import share
@@ -24,7 +25,7 @@ from issuer.service.auth import IssueDep, KeyDep
 from issuer.service.deps import BoxDep, DbDep, SettingsDep
 from issuer.service.problems import PROBLEM_MEDIA_TYPE, FieldError, ProblemError, not_found, responses
 from issuer.store import engine as store
-from issuer.store.errors import CredentialPendingError, IssuanceError
+from issuer.store.errors import CredentialIdTakenError, CredentialPendingError, IssuanceError
 from issuer.store.models import CredentialRecord
 
 router = APIRouter(tags=["VC-API"])
@@ -61,19 +62,28 @@ def issue_credential(body: s.IssueCredentialRequest, principal: IssueDep, db: Db
     cid = credential.get("id")
     if isinstance(cid, str) and len(cid) > 100:
         raise _invalid([FieldError("credential.id", f"at most 100 characters, got {len(cid)}")])
-    if isinstance(cid, str) and db.get(CredentialRecord, cid) is not None:
-        raise ProblemError(409, "credential-id-taken", "Credential id already used",
-                           f"credential.id {cid!r} is already used by an issued credential",
-                           errors=(FieldError("credential.id", "already used"),))
     try:
         record = store.issue_credential(db, box, principal.tenant, credential)
+        db.commit()
+    except CredentialIdTakenError:
+        db.rollback()
+        raise _id_taken(cid) from None
     except IssuanceError as exc:
         db.rollback()
         field = exc.field if exc.field == "credential" or exc.field.startswith("credential.") else \
             f"credential.{exc.field}"
         raise _invalid([FieldError(field, exc.message)]) from None
-    db.commit()
+    except IntegrityError:
+        # Two requests with the same client-chosen id at once: the second commit loses the race to the primary key.
+        db.rollback()
+        raise _id_taken(cid) from None
     return _json({"verifiableCredential": record.document}, status=201)
+
+
+def _id_taken(cid: Any) -> ProblemError:
+    return ProblemError(409, "credential-id-taken", "Credential id already used",
+                        f"credential.id {cid!r} is already used by an issued credential",
+                        errors=(FieldError("credential.id", "already used"),))
 
 
 def owned_credential(db: Session, tenant_id: int, credential_id: str) -> CredentialRecord:

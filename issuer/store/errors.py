@@ -34,6 +34,14 @@ class IssuanceError(StoreError):
         super().__init__(f"{field}: {message}")
 
 
+class CredentialIdTakenError(IssuanceError):
+    """The client-chosen ``id`` is already used by an issued credential (the API answers 409, not 422)."""
+
+    def __init__(self, cid: str):
+        super().__init__("id", f"a credential with id {cid} was issued already")
+        self.cid = cid
+
+
 class CredentialPendingError(StoreError):
     """The credential exists but has no signed form yet (its roster batch has not been signed)."""
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from issuer.batch import Signer
 from issuer.credential import VC2_CONTEXT
 from issuer.roster import Learner
-from issuer.store.errors import CredentialPendingError, IssuanceError
+from issuer.store.errors import CredentialPendingError, CredentialIdTakenError, IssuanceError
 from issuer.store.models import AchievementRecord, Batch, BatchState, CredentialRecord, Tenant
 from issuer.store.secrets import SecretBox
 from issuer.store.tenants import identity_of
@@ -166,7 +166,7 @@ def _completed(session: Session, tenant: Tenant, credential: Any) -> dict[str, A
     elif len(cid) > MAX_ID_LENGTH:
         raise IssuanceError("id", f"must be at most {MAX_ID_LENGTH} characters, got {len(cid)}")
     elif session.scalar(select(func.count()).select_from(CredentialRecord).where(CredentialRecord.id == cid)):
-        raise IssuanceError("id", f"a credential with id {cid} was issued already")
+        raise CredentialIdTakenError(cid)
     for name in ("validFrom", "validUntil"):
         value = doc.get(name)
         if value is not None and not (isinstance(value, str) and _XSD_DATETIME.match(value)):

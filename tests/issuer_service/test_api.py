@@ -269,6 +269,25 @@ def test_vc_api_keeps_a_given_id_and_refuses_it_twice(service):  # noqa: F811
     assert again.status_code == 409 and again.json()["errors"][0]["field"] == "credential.id"
 
 
+def test_vc_api_same_id_racing_is_409_not_500(service, monkeypatch):  # noqa: F811
+    """Two requests with one client-chosen id at once: the early lookup misses for both, the database refuses one."""
+    from sqlalchemy.orm import Session
+
+    unsigned = vc_api_credential(service, service.a)
+    first = service.client.post("/credentials/issue", headers=service.a.auth("issue"), json={"credential": unsigned})
+    assert first.status_code == 201
+    real_scalar = Session.scalar
+
+    def scalar(self, statement, *a, **k):  # the store's duplicate-id lookup runs before the other request commits
+        text = str(statement)
+        return 0 if "count" in text and "credentials.id" in text else real_scalar(self, statement, *a, **k)
+
+    monkeypatch.setattr(Session, "scalar", scalar)
+    racing = service.client.post("/credentials/issue", headers=service.a.auth("issue"), json={"credential": unsigned})
+    assert racing.status_code == 409, racing.text
+    assert racing.json()["errors"][0]["field"] == "credential.id"
+
+
 def test_vc_api_malformed_json_is_400(service):  # noqa: F811
     r = service.client.post("/credentials/issue", headers={**service.a.auth("issue"),
                                                             "Content-Type": "application/json"},
