@@ -59,16 +59,9 @@ class Ledger:
 # ── ledgers ─────────────────────────────────────────────────────────────────────────────────────────────────────
 def _write_networks(data_dir: Path, chain_id: int, label: str, rpc_url: str, registry: str | None) -> None:
     """Tell the verifier (same data folder) where this chain is; other chains already listed are kept."""
-    path = data_dir / "networks.json"
-    networks = []
-    if path.exists():
-        try:
-            networks = [n for n in json.loads(path.read_text("utf-8")).get("networks", []) if n.get("chain_id") != chain_id]
-        except (ValueError, AttributeError):
-            networks = []
-    networks.append({"chain_id": chain_id, "label": label, "rpc_url": rpc_url, "registry_address": registry})
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"networks": networks}, indent=2) + "\n", "utf-8")
+    from issuer.ledger.networks import publish_network
+
+    publish_network(data_dir, chain_id, label, rpc_url, registry)
 
 
 def open_devnet_ledger(

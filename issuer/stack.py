@@ -195,7 +195,8 @@ class Stack:
     def up(self, say=print) -> dict[str, str]:
         from eth_account import Account
 
-        from issuer.cli import DEVNET_CHAIN_ID, _write_networks
+        from issuer.cli import DEVNET_CHAIN_ID
+        from issuer.ledger.networks import publish_network
         from issuer.ledger.devnet import DEV_KEY_0, Devnet
         from issuer.ledger.evm import ensure_registry
 
@@ -205,7 +206,7 @@ class Stack:
             devnet.start()
         w3 = devnet.web3(timeout=30)
         registry = ensure_registry(w3, Account.from_key(DEV_KEY_0), self.data_dir / "devnet" / "registry.json")
-        _write_networks(self.data_dir, DEVNET_CHAIN_ID, "devnet", devnet.rpc_url, registry)
+        publish_network(self.data_dir, DEVNET_CHAIN_ID, "devnet", devnet.rpc_url, registry)
         say(f"AnchorRegistry at {registry} (chain {DEVNET_CHAIN_ID})")
         verifier, issuer = self.services(devnet.rpc_url, registry)
         for service in (verifier, issuer):

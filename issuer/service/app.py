@@ -64,10 +64,15 @@ def build_ledger(settings: IssuerSettings) -> Any:
         return EmbeddedChain().provider()
     if not settings.rpc_url:
         raise SettingsError("ISSUER_LEDGER=rpc needs ISSUER_RPC_URL (the node's JSON-RPC URL)")
+    from issuer.ledger.networks import publish_network
     from issuer.ledger.provider import rpc_ledger
 
-    return rpc_ledger(settings.rpc_url, registry_address=settings.registry_address, dev=settings.is_dev_chain,
-                      registry_state_file=settings.data_dir / "registry.json")
+    provider = rpc_ledger(settings.rpc_url, registry_address=settings.registry_address, dev=settings.is_dev_chain,
+                          registry_state_file=settings.data_dir / "registry.json")
+    # The verifier given this data folder's networks.json reads the same chain and registry (docker-compose does).
+    publish_network(settings.data_dir, provider.chain_id, f"chain-{provider.chain_id}", settings.rpc_url,
+                    provider.registry_address)
+    return provider
 
 
 def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) -> FastAPI:

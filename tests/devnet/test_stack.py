@@ -3,6 +3,7 @@ the issuer's API and verified at the verifier's; then `stack down` stops every p
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -51,6 +52,11 @@ def test_stack_up_issues_verifies_and_prints_links(stack):
     pdf = httpx.get(links["its certificate"], timeout=30)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert httpx.get(links["admin pages"], timeout=30, follow_redirects=True).status_code == 200
+    # The issuer service publishes the chain it anchors on for a verifier sharing its data folder (docker-compose).
+    published = json.loads((data / "issuer" / "networks.json").read_text())["networks"]
+    assert [(n["chain_id"], n["registry_address"]) for n in published] == \
+        [(31337, json.loads((data / "devnet" / "registry.json").read_text())["address"])]
+    assert stat.S_IMODE((data / "issuer" / "networks.json").stat().st_mode) == 0o600
     # Secrets kept owner-only and never printed.
     for name in ("secret-key", "admin-password", "api-key"):
         path = data / "stack" / name
