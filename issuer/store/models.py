@@ -18,8 +18,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint, func)
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String,
+                        Text, UniqueConstraint, func)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -181,3 +181,125 @@ class CredentialRecord(Base):
                                                  onupdate=func.now(), nullable=False)
 
     batch: Mapped[Batch] = relationship(back_populates="credentials")
+
+
+# ── status lists (W3C Bitstring Status List; issuer.status) ──────────────────────────────────────────────────────
+
+class StatusPurpose(str, enum.Enum):
+    REVOCATION = "revocation"  # for good
+    SUSPENSION = "suspension"  # can be lifted (reinstate)
+
+
+class StatusAction(str, enum.Enum):
+    REVOKE = "revoke"        # revocation bit set (never cleared)
+    SUSPEND = "suspend"      # suspension bit set
+    REINSTATE = "reinstate"  # suspension bit cleared
+
+
+class PublicationState(str, enum.Enum):
+    """A publication of one status list, persisted before each side effect (like a batch):
+
+        pending ──list signed, digest stored──▶ signed ──tx signed & saved, then broadcast──▶ sent
+                ──k confirmations──▶ published (the list is served from it)          (any ──▶ failed)
+    """
+
+    PENDING = "pending"
+    SIGNED = "signed"
+    SENT = "sent"
+    PUBLISHED = "published"
+    FAILED = "failed"
+
+
+class StatusList(Base):
+    """One bitstring status list of a tenant, for one purpose, served at ``url`` (``/tenants/<slug>/status/<id>``).
+
+    ``revision`` counts the changes of its bits (1 at creation: the empty list must be published too);
+    ``published_revision`` is the revision the served list shows. The served list credential, its digest and the
+    registry version are copied here when a publication lands, so serving it reads one row."""
+
+    __tablename__ = "status_lists"
+    __table_args__ = (Index("ix_status_lists_tenant_purpose", "tenant_id", "purpose"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUID, the last segment of the URL
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    purpose: Mapped[StatusPurpose] = mapped_column(Enum(StatusPurpose, native_enum=False, length=16), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    url: Mapped[str] = mapped_column(String(500), unique=True, nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    published_revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    document: Mapped[dict | None] = mapped_column(JSON)  # the served list credential (signed)
+    digest: Mapped[str | None] = mapped_column(String(64))  # hex SHA-256 of its canonical form, as anchored
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # the registry's version of it
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # Last-Modified
+    created_at: Mapped[datetime] = _now_column()
+
+
+class StatusEntry(Base):
+    """A credential's index in a list for one purpose, and the bit it should have (``value``).
+
+    No foreign key to ``credentials``: a VC-API credential carries its entries inside what is signed, so they are
+    allocated before its row exists (both are written in the same transaction)."""
+
+    __tablename__ = "status_entries"
+    __table_args__ = (UniqueConstraint("list_id", "list_index"),
+                      Index("ix_status_entries_tenant_credential", "tenant_id", "credential_id"))
+
+    credential_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    purpose: Mapped[StatusPurpose] = mapped_column(Enum(StatusPurpose, native_enum=False, length=16),
+                                                   primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id", ondelete="CASCADE"), nullable=False)
+    list_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    value: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class StatusChange(Base):
+    """One revoke / suspend / reinstate of one credential: who, when, why. It is published once the list's
+    ``published_revision`` reaches ``list_revision`` (the revision this change made)."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (Index("ix_status_changes_tenant_credential", "tenant_id", "credential_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    credential_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    action: Mapped[StatusAction] = mapped_column(Enum(StatusAction, native_enum=False, length=16), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)  # "api key <prefix>", "admin <user>", "cli ..."
+    list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id", ondelete="CASCADE"), nullable=False)
+    list_revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _now_column()
+
+
+class StatusPublication(Base):
+    """One publication of one list: the signed list credential, then ONE ``publishStatus(listId, digest)``
+    transaction, whatever the number of changes it carries. Same never-twice rules and lease as a batch."""
+
+    __tablename__ = "status_publications"
+    __table_args__ = (Index("ix_status_publications_list_state", "list_id", "state"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id", ondelete="CASCADE"), nullable=False)
+    state: Mapped[PublicationState] = mapped_column(Enum(PublicationState, native_enum=False, length=16),
+                                                    nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)  # the list revision it shows
+    ones: Mapped[int | None] = mapped_column(Integer)  # bits set in it
+    document: Mapped[dict | None] = mapped_column(JSON)
+    digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    version: Mapped[int | None] = mapped_column(Integer)  # the registry's version once mined
+    chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    anchoring_address: Mapped[str | None] = mapped_column(String(42))
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    block_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    gas_used: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now(), nullable=False)
