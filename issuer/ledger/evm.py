@@ -36,14 +36,16 @@ from issuer.ledger.errors import (
     TransactionRejectedError,
     redact_url,
 )
-from verifier.ledger.base import keccak256
+from verifier.ledger.base import StatusRecord, keccak256
 from verifier.ledger.evm import ANCHOR_SELECTOR
+from verifier.ledger.registry import decode_status_of, publish_status_data, record_key_event_data, status_of_data
 
 __all__ = [
     "ALREADY_ANCHORED_SELECTOR", "EvmWriter", "PreparedTransaction", "anchor_call", "anchor_receipt", "broadcast_raw",
-    "confirmations_of", "decode_already_anchored", "deploy_registry", "ensure_registry", "get_receipt", "map_errors",
-    "prepare_transaction", "registry_anchor_of", "registry_code_matches", "registry_contract", "revert_data",
-    "send_transaction", "wait_for_confirmations", "wait_for_receipt",
+    "confirmations_of", "decode_already_anchored", "deploy_registry", "ensure_registry", "get_receipt",
+    "key_event_call", "map_errors", "prepare_transaction", "registry_anchor_of", "registry_code_matches",
+    "registry_contract", "registry_status_of", "revert_data", "send_transaction", "status_call",
+    "wait_for_confirmations", "wait_for_receipt",
 ]
 
 REGISTRY = "AnchorRegistry"
@@ -183,6 +185,20 @@ def anchor_call(root: bytes, *, mode: str, registry_address: str | None, sink_ad
             raise ValueError("calldata mode needs a sink address")
         return Web3.to_checksum_address(sink_address), bytes(root)
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+
+def status_call(list_id: bytes, digest: bytes, *, registry_address: str | None) -> tuple[str, bytes]:
+    """(to, data) of ``AnchorRegistry.publishStatus(listId, digest)``: one transaction per publication of a list."""
+    if not registry_address:
+        raise ValueError("publishing a status list digest needs the registry (contract mode)")
+    return Web3.to_checksum_address(registry_address), publish_status_data(list_id, digest)
+
+
+def key_event_call(key_id: bytes, kind: int, detail: bytes, *, registry_address: str | None) -> tuple[str, bytes]:
+    """(to, data) of ``AnchorRegistry.recordKeyEvent(keyId, kind, detail)`` (kind 1 added, 2 retired, 3 revoked)."""
+    if not registry_address:
+        raise ValueError("recording a key event needs the registry (contract mode)")
+    return Web3.to_checksum_address(registry_address), record_key_event_data(key_id, kind, detail)
 
 
 def prepare_transaction(w3: Web3, account: Any, *, to: str | None, data: bytes = b"", value: int = 0,
@@ -347,12 +363,32 @@ class EvmWriter:
             record = self.anchor_of(bytes(root))
             if record is not None:
                 raise AlreadyAnchoredError(bytes(root), record[0], record[1])
+        return self._send(to, data, what="anchor")
+
+    def publish_status(self, list_id: bytes, digest: bytes) -> AnchorReceipt:
+        """``publishStatus(listId, digest)`` from this account, confirmed: one transaction per list publication."""
+        to, data = status_call(list_id, digest, registry_address=self.registry_address)
+        return self._send(to, data, what="publish status")
+
+    def record_key_event(self, key_id: bytes, kind: int, detail: bytes) -> AnchorReceipt:
+        """``recordKeyEvent(keyId, kind, detail)`` from this account, confirmed."""
+        to, data = key_event_call(key_id, kind, detail, registry_address=self.registry_address)
+        return self._send(to, data, what="record key event")
+
+    def status_of(self, list_id: bytes, publisher: str | None = None) -> StatusRecord | None:
+        """The registry's latest publication of ``publisher``'s list (default: this account's)."""
+        if self._registry is None:
+            raise ValueError("status_of needs a registry address")
+        return registry_status_of(self._registry, publisher or self.account.address, list_id)
+
+    def _send(self, to: str, data: bytes, *, what: str) -> AnchorReceipt:
+        """The one send sequence from this account: nonce tracked locally, prepare, broadcast, wait k confirmations."""
         with self._lock:
             with map_errors("nonce", self.w3):
                 pending = int(self.w3.eth.get_transaction_count(self.account.address, "pending"))
             nonce = max(pending, self._next_nonce or 0)
             sent = send_transaction(self.w3, self.account, to=to, data=data, nonce=nonce, chain_id=self.chain_id,
-                                    what="anchor")
+                                    what=what)
             self._next_nonce = nonce + 1
         return wait_for_confirmations(self.w3, sent.tx_hash, self.confirmations, timeout=self.timeout,
                                       idle=self._idle, chain_id=self.chain_id, mode=self.mode,
@@ -372,6 +408,13 @@ def registry_anchor_of(registry: Any, root: bytes) -> tuple[str, datetime] | Non
     if int(sender, 16) == 0:
         return None
     return Web3.to_checksum_address(sender), _utc(when)
+
+
+def registry_status_of(registry: Any, publisher: str, list_id: bytes) -> StatusRecord | None:
+    """``AnchorRegistry.statusOf(publisher, listId)`` (decoded as the verifier decodes it); None if never published."""
+    with map_errors("statusOf", registry.w3):
+        out = registry.w3.eth.call({"to": registry.address, "data": status_of_data(publisher, list_id)})
+    return decode_status_of(bytes(out))
 
 
 # ------------------------------------------------------------------------------------------------------ deployment

@@ -2,7 +2,8 @@
 
 The runner (``issuer.store.engine``) stores a signed transaction *before* broadcasting it and resumes from the
 database after a crash, so it needs the steps apart: prepare with an explicit nonce, broadcast raw bytes, look up a
-receipt, ask the registry, find the transaction that anchored a root, count nonces, wait a little. ``EvmLedger``
+receipt, ask the registry, find the transaction that anchored a root, count nonces, wait a little. Status list
+publications (``publishStatus``) and key events (``recordKeyEvent``) go through the same steps. ``EvmLedger``
 implements them for any EVM node (``rpc_ledger``: anvil, a real network) and for the in-process chain
 (``EmbeddedChain.provider()``, where "waiting" mines a block since nothing else would).
 """
@@ -30,12 +31,16 @@ from issuer.ledger.evm import (
     confirmations_of,
     ensure_registry,
     get_receipt,
+    key_event_call,
     map_errors,
     prepare_transaction,
     registry_anchor_of,
     registry_contract,
+    registry_status_of,
+    status_call,
 )
-from verifier.ledger.base import keccak256
+from verifier.ledger.base import StatusRecord, keccak256
+from verifier.ledger.registry import STATUS_PUBLISHED_TOPIC, address_topic
 
 __all__ = ["EvmLedger", "LedgerProvider", "MinedTransaction", "ROOT_ANCHORED_TOPIC", "rpc_ledger"]
 
@@ -100,6 +105,23 @@ class LedgerProvider(Protocol):
         """Lets time pass before the next poll (the embedded chain mines a block)."""
         ...
 
+    def prepare_status(self, secret: bytes, list_id: bytes, digest: bytes, *, nonce: int) -> PreparedTransaction:
+        """Signs ``publishStatus(list_id, digest)`` from the key ``secret`` with exactly ``nonce``; sends nothing."""
+        ...
+
+    def prepare_key_event(self, secret: bytes, key_id: bytes, kind: int, detail: bytes, *,
+                          nonce: int) -> PreparedTransaction:
+        """Signs ``recordKeyEvent(key_id, kind, detail)`` from the key ``secret`` with exactly ``nonce``."""
+        ...
+
+    def status_of(self, publisher: str, list_id: bytes) -> StatusRecord | None:
+        """The registry's latest publication of ``publisher``'s list; None if never published (or no registry)."""
+        ...
+
+    def find_status_transaction(self, publisher: str, list_id: bytes, digest: bytes) -> str | None:
+        """The hash of the transaction that published ``digest`` for ``publisher``'s list (recent blocks only)."""
+        ...
+
     def ensure_funds(self, address: str) -> None:
         """On a dev chain, funds ``address`` when it is low; elsewhere does nothing (the operator funds it)."""
         ...
@@ -138,6 +160,42 @@ class EvmLedger:
                                    sink_address=account.address)
             return prepare_transaction(self.w3, account, to=to, data=data, nonce=nonce, chain_id=self.chain_id,
                                        what="prepare anchor")
+
+    def prepare_status(self, secret: bytes, list_id: bytes, digest: bytes, *, nonce: int) -> PreparedTransaction:
+        to, data = status_call(list_id, digest, registry_address=self.registry_address)
+        with self._lock:
+            return prepare_transaction(self.w3, Account.from_key(secret), to=to, data=data, nonce=nonce,
+                                       chain_id=self.chain_id, what="prepare status publication")
+
+    def prepare_key_event(self, secret: bytes, key_id: bytes, kind: int, detail: bytes, *,
+                          nonce: int) -> PreparedTransaction:
+        to, data = key_event_call(key_id, kind, detail, registry_address=self.registry_address)
+        with self._lock:
+            return prepare_transaction(self.w3, Account.from_key(secret), to=to, data=data, nonce=nonce,
+                                       chain_id=self.chain_id, what="prepare key event")
+
+    def status_of(self, publisher: str, list_id: bytes) -> StatusRecord | None:
+        if self._registry is None:
+            return None
+        with self._lock:
+            return registry_status_of(self._registry, publisher, list_id)
+
+    def find_status_transaction(self, publisher: str, list_id: bytes, digest: bytes) -> str | None:
+        if self.registry_address is None:
+            return None
+        with self._lock, map_errors("registry events", self.w3):
+            latest = int(self.w3.eth.block_number)
+            logs = self.w3.eth.get_logs({
+                "address": self.registry_address,
+                "fromBlock": max(0, latest - LOG_LOOKBACK_BLOCKS),
+                "toBlock": latest,
+                "topics": ["0x" + STATUS_PUBLISHED_TOPIC.hex(), "0x" + address_topic(publisher).hex(),
+                           "0x" + bytes(list_id).hex()],
+            })
+        for log in logs:
+            if bytes(log["data"])[:32] == bytes(digest):  # data: digest, version, time
+                return "0x" + bytes(log["transactionHash"]).hex()
+        return None
 
     def pending_nonce(self, address: str) -> int:
         with self._lock, map_errors("nonce", self.w3):

@@ -14,6 +14,7 @@ import pytest
 from contracts import load_artifact
 from verifier.ledger.base import keccak256
 from verifier.ledger.evm import ANCHOR_OF_SELECTOR, ANCHOR_SELECTOR, registry_selectors
+from verifier.ledger.registry import KEY_EVENT_RECORDED_TOPIC, STATUS_PUBLISHED_TOPIC, status_selectors
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "contracts" / "AnchorRegistry.sol"
@@ -51,18 +52,37 @@ def test_abi_has_the_documented_interface():
         ("event", "RootAnchored(bytes32,address,uint64)"),
         ("error", "AnchorRegistry__AlreadyAnchored(bytes32,address,uint64)"),
         ("error", "AnchorRegistry__ZeroRoot()"),
+        # issue 4: status lists and key events
+        ("function", "publishStatus(bytes32,bytes32)"),
+        ("function", "statusOf(address,bytes32)"),
+        ("function", "recordKeyEvent(bytes32,uint8,bytes32)"),
+        ("event", "StatusPublished(address,bytes32,bytes32,uint64,uint64)"),
+        ("event", "KeyEventRecorded(address,bytes32,uint8,bytes32,uint64)"),
+        ("error", "AnchorRegistry__ZeroDigest()"),
+        ("error", "AnchorRegistry__UnknownKeyEventKind(uint8)"),
     }
-    event = next(e for e in abi if e["type"] == "event")
-    assert [i["indexed"] for i in event["inputs"]] == [True, True, False]
+    events = {e["name"]: [i["indexed"] for i in e["inputs"]] for e in abi if e["type"] == "event"}
+    assert events == {
+        "RootAnchored": [True, True, False],
+        "StatusPublished": [True, True, False, False, False],
+        "KeyEventRecorded": [True, True, False, False, False],
+    }
     anchor_of = next(e for e in abi if e.get("name") == "anchorOf")
     assert anchor_of["stateMutability"] == "view"
     assert [o["type"] for o in anchor_of["outputs"]] == ["address", "uint64"]
+    status_of = next(e for e in abi if e.get("name") == "statusOf")
+    assert status_of["stateMutability"] == "view"
+    assert [(o["name"], o["type"]) for o in status_of["outputs"]] == [
+        ("digest", "bytes32"), ("version", "uint64"), ("time", "uint64")]
 
 
 def test_verifier_selectors_equal_the_abi_selectors():
     abi = load_artifact("AnchorRegistry")["abi"]
     from_abi = {_abi_signature(e): keccak256(_abi_signature(e).encode())[:4] for e in abi if e["type"] == "function"}
-    assert registry_selectors() == from_abi
+    assert {**registry_selectors(), **status_selectors()} == from_abi
+    topics = {_abi_signature(e): keccak256(_abi_signature(e).encode()) for e in abi if e["type"] == "event"}
+    assert topics["StatusPublished(address,bytes32,bytes32,uint64,uint64)"] == STATUS_PUBLISHED_TOPIC
+    assert topics["KeyEventRecorded(address,bytes32,uint8,bytes32,uint64)"] == KEY_EVENT_RECORDED_TOPIC
     # Known values, computed independently with eth_utils.keccak when this test was written.
     assert ANCHOR_SELECTOR.hex() == "eecdf927"
     assert ANCHOR_OF_SELECTOR.hex() == "cf4ff901"

@@ -10,13 +10,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from verifier import keys
 from verifier.keys import keccak256
 from verifier.ledger.errors import InvalidAnchorRefError
 
-__all__ = ["AnchorEvidence", "AnchorRef", "LedgerReader", "keccak256", "to_checksum_address"]
+__all__ = [
+    "KEY_ADDED", "KEY_EVENT_KINDS", "KEY_RETIRED", "KEY_REVOKED", "AnchorEvidence", "AnchorRef", "KeyEvent",
+    "LedgerReader", "RegistryReader", "StatusPublication", "StatusRecord", "key_id_of", "keccak256", "list_id_of",
+    "to_checksum_address",
+]
+
+# Key event kinds of AnchorRegistry.recordKeyEvent (contracts/AnchorRegistry.sol).
+KEY_ADDED, KEY_RETIRED, KEY_REVOKED = 1, 2, 3
+KEY_EVENT_KINDS = {KEY_ADDED: "added", KEY_RETIRED: "retired", KEY_REVOKED: "revoked"}
 
 _TX_HASH = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -72,3 +80,65 @@ class LedgerReader(Protocol):
     """Reads the evidence of one anchor. ``root`` is the root the verifier expects (used to read the registry)."""
 
     def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None: ...
+
+
+# --------------------------------------------------------------------------- status lists and key events (issue 4)
+
+
+def list_id_of(status_list_url: str) -> bytes:
+    """The registry's id of a status list: keccak256 of the UTF-8 of its credential's URL (issue 4 spec)."""
+    if not isinstance(status_list_url, str) or not status_list_url:
+        raise ValueError(f"status list URL must be a non-empty string, got {status_list_url!r}")
+    return keccak256(status_list_url.encode("utf-8"))
+
+
+def key_id_of(verification_method_id: str) -> bytes:
+    """The registry's id of a key: keccak256 of the UTF-8 of its verification method id (``did:web:host#key-2``)."""
+    if not isinstance(verification_method_id, str) or not verification_method_id:
+        raise ValueError(f"verification method id must be a non-empty string, got {verification_method_id!r}")
+    return keccak256(verification_method_id.encode("utf-8"))
+
+
+class StatusRecord(NamedTuple):
+    """``AnchorRegistry.statusOf(publisher, listId)``: the latest publication of a list."""
+
+    digest: bytes  # 32 bytes: SHA-256 of the canonical N-Quads of the signed status list credential
+    version: int  # 1 for the first publication, +1 each time
+    time: datetime  # UTC block time of the latest publication
+
+
+class StatusPublication(NamedTuple):
+    """One ``StatusPublished`` event of a list (its history, oldest first)."""
+
+    digest: bytes
+    version: int
+    time: datetime
+    tx_hash: str
+    block_number: int
+
+
+class KeyEvent(NamedTuple):
+    """One ``KeyEventRecorded`` event of a controller (oldest first)."""
+
+    key_id: bytes  # keccak256 of the verification method id
+    kind: int  # KEY_ADDED, KEY_RETIRED or KEY_REVOKED
+    detail: bytes  # SHA-256 of the verification method's canonical JSON; zero for a revocation
+    time: datetime
+    tx_hash: str
+    block_number: int
+
+
+@runtime_checkable
+class RegistryReader(Protocol):
+    """Reads what AnchorRegistry keeps besides anchors. ``registry`` None means the one configured for the chain.
+
+    ``None`` from ``status_of`` means the list was never published by that publisher; a ledger that cannot answer
+    raises ``LedgerUnavailableError`` (never an empty answer that would read as "no events").
+    """
+
+    def status_of(self, chain_id: int, registry: str | None, publisher: str, list_id: bytes) -> StatusRecord | None: ...
+
+    def status_history(self, chain_id: int, registry: str | None, publisher: str,
+                       list_id: bytes) -> list[StatusPublication]: ...
+
+    def key_events(self, chain_id: int, registry: str | None, controller: str) -> list[KeyEvent]: ...

@@ -19,6 +19,7 @@ __all__ = [
     "LedgerRpcError",
     "LedgerTimeoutError",
     "LedgerUnavailableError",
+    "RegistryNotConfiguredError",
     "UnknownChainError",
 ]
 
@@ -56,6 +57,10 @@ class UnknownChainError(LedgerUnavailableError):
         self.configured = sorted(configured)
         listed = ", ".join(str(c) for c in self.configured) or "none"
         super().__init__(f"no ledger configured for chain id {chain_id}; configured chain ids: {listed}")
+
+
+class RegistryNotConfiguredError(LedgerUnavailableError):
+    """The chain is configured without an AnchorRegistry: status lists and key events cannot be read from it."""
 
 
 class InvalidAnchorRefError(InvalidInputError):

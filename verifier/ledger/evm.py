@@ -1,8 +1,9 @@
 """Reading anchors from any EVM JSON-RPC node, with no web3 dependency (an employer installs only the verifier).
 
-Calls are encoded by hand: the registry has two functions with one ``bytes32`` argument each, so the ABI encoding is a
-4-byte selector (Keccak-256 of the signature) followed by the 32-byte word (Solidity ABI spec, "Function Selector and
-Argument Encoding"). Foreign errors (httpx, a provider) are mapped to ``verifier.ledger.errors`` at the boundary.
+Calls are encoded by hand: every argument of the registry's functions is one 32-byte word, so the ABI encoding is a
+4-byte selector (Keccak-256 of the signature) followed by the words (Solidity ABI spec, "Function Selector and
+Argument Encoding"); the status and key-event calls and logs are in ``verifier.ledger.registry``. Foreign errors
+(httpx, a provider) are mapped to ``verifier.ledger.errors`` at the boundary.
 """
 
 from __future__ import annotations
@@ -10,25 +11,42 @@ from __future__ import annotations
 import itertools
 import json
 from urllib.parse import urlsplit
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
 
 from verifier.errors import AnchorcredError
-from verifier.ledger.base import AnchorEvidence, AnchorRef, LedgerReader, keccak256, to_checksum_address
+from verifier.ledger.base import (
+    AnchorEvidence,
+    AnchorRef,
+    KeyEvent,
+    StatusPublication,
+    StatusRecord,
+    keccak256,
+    to_checksum_address,
+)
 from verifier.ledger.errors import (
     ChainMismatchError,
     InvalidAnchorRefError,
     LedgerResponseError,
     LedgerRpcError,
     LedgerTimeoutError,
+    RegistryNotConfiguredError,
     UnknownChainError,
 )
+from verifier.ledger.registry import (
+    KEY_EVENT_RECORDED_TOPIC,
+    STATUS_PUBLISHED_TOPIC,
+    address_topic,
+    block_windows,
+    decode_key_event_log,
+    decode_status_log,
+    decode_status_of,
+    status_of_data,
+)
+from verifier.ledger.routing import CachingReader, LedgerRouter  # re-exported: callers import them from here
 
 __all__ = [
     "ANCHOR_OF_SELECTOR",
@@ -150,11 +168,25 @@ def _camelize(value: Any) -> Any:
 _ZERO_ADDRESS = "0x" + "00" * 20
 
 
+def _tester_filter(query: dict) -> dict:
+    """A JSON-RPC ``eth_getLogs`` filter as eth-tester's provider takes it: snake_case keys, integer blocks."""
+    names = {"fromBlock": "from_block", "toBlock": "to_block", "address": "address", "topics": "topics"}
+    out: dict[str, Any] = {}
+    for key, value in query.items():
+        if key not in names:
+            raise ValueError(f"eth_getLogs filter key {key!r} is not supported in process")
+        if key in ("fromBlock", "toBlock") and isinstance(value, str) and value.startswith("0x"):
+            value = int(value, 16)
+        out[names[key]] = value
+    return out
+
+
 class ProviderTransport:
     """Wraps a web3-style provider (anything with ``make_request(method, params) -> dict``), duck-typed.
 
     Meant for the embedded chain (eth-tester): its provider answers with Python values and snake_case keys, so keys
-    are camel-cased here and the reader accepts ints as well as hex quantities. eth-tester also requires ``from`` in
+    are camel-cased here and the reader accepts ints as well as hex quantities (and its ``eth_getLogs`` takes a
+    snake_case filter with integer blocks, so the filter is translated). eth-tester also requires ``from`` in
     ``eth_call`` and charges the call's gas to it, which JSON-RPC nodes do not: calls get ``call_from`` (default: the
     provider's first account) and a bounded ``gas`` when they lack them.
     """
@@ -176,6 +208,8 @@ class ProviderTransport:
     def request(self, method: str, params: list) -> Any:
         if method == "eth_call" and params and isinstance(params[0], dict):
             params = [{"from": self._caller(), "gas": self.CALL_GAS, **params[0]}, *params[1:]]
+        if method == "eth_getLogs" and params and isinstance(params[0], dict):
+            params = [_tester_filter(params[0])]
         return _camelize(self._raw(method, params))
 
     def _raw(self, method: str, params: list) -> Any:
@@ -263,11 +297,17 @@ class EvmReader:
     configured registry, ``anchorOf(root)``. The node's chain id is checked once against the configured one.
     """
 
-    def __init__(self, transport: Transport, *, chain_id: int, registry_address: str | None = None):
+    def __init__(self, transport: Transport, *, chain_id: int, registry_address: str | None = None,
+                 log_from_block: int = 0, log_chunk_blocks: int = 10_000, max_log_blocks: int = 2_000_000):
         self._transport = transport
         self.chain_id = chain_id
         self.registry_address = to_checksum_address(registry_address) if registry_address else None
         self._chain_checked = False
+        # Registry logs (status history, key events) are read from ``log_from_block`` (the registry's deployment
+        # block on a long chain) in windows a node accepts; a longer history is refused, never read in part.
+        self.log_from_block = log_from_block
+        self.log_chunk_blocks = log_chunk_blocks
+        self.max_log_blocks = max_log_blocks
 
     def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
         if ref.chain_id != self.chain_id:
@@ -338,6 +378,62 @@ class EvmReader:
             return None, None
         return to_checksum_address(sender), _utc(when)
 
+    # -- status lists and key events (AnchorRegistry, issue 4) ------------------------------------------------------
+
+    def status_of(self, chain_id: int, registry: str | None, publisher: str, list_id: bytes) -> StatusRecord | None:
+        """``statusOf(publisher, listId)`` on the registry (the configured one when ``registry`` is None)."""
+        target = self._registry_for(chain_id, registry)
+        self._check_chain()
+        call = {"to": target, "data": "0x" + status_of_data(publisher, list_id).hex()}
+        return decode_status_of(_bytes(self._call("eth_call", [call, "latest"]), "statusOf result"))
+
+    def status_history(self, chain_id: int, registry: str | None, publisher: str,
+                       list_id: bytes) -> list[StatusPublication]:
+        """Every ``StatusPublished`` of ``publisher``'s list, oldest first (from the logs)."""
+        target = self._registry_for(chain_id, registry)
+        logs = self._logs(target, [STATUS_PUBLISHED_TOPIC, address_topic(publisher), bytes(list_id)])
+        return sorted((decode_status_log(log) for log in logs), key=lambda p: (p.version, p.block_number))
+
+    def key_events(self, chain_id: int, registry: str | None, controller: str) -> list[KeyEvent]:
+        """Every ``KeyEventRecorded`` of ``controller``, in chain order (from the logs)."""
+        target = self._registry_for(chain_id, registry)
+        logs = self._logs(target, [KEY_EVENT_RECORDED_TOPIC, address_topic(controller)])
+        return [decode_key_event_log(log) for log in logs]
+
+    def _registry_for(self, chain_id: int, registry: str | None) -> str:
+        if chain_id != self.chain_id:
+            raise UnknownChainError(chain_id, [self.chain_id])
+        if registry is not None:
+            return to_checksum_address(registry)
+        if self.registry_address is None:
+            raise RegistryNotConfiguredError(
+                f"no AnchorRegistry configured for chain id {chain_id}: status and key history cannot be read")
+        return self.registry_address
+
+    def _logs(self, address: str, topics: list[bytes]) -> list[dict]:
+        """The registry's logs matching ``topics``, in chain order, over bounded block windows (removed ones out)."""
+        self._check_chain()
+        latest = _int(self._call("eth_blockNumber", []), "eth_blockNumber")
+        found: list[tuple[int, int, dict]] = []
+        for first, last in block_windows(self.log_from_block, latest, chunk=self.log_chunk_blocks,
+                                         max_blocks=self.max_log_blocks):
+            query = {"address": address, "fromBlock": hex(first), "toBlock": hex(last),
+                     "topics": ["0x" + t.hex() for t in topics]}
+            logs = self._call("eth_getLogs", [query])
+            if not isinstance(logs, list):
+                raise LedgerResponseError(f"eth_getLogs: expected a list, got {type(logs).__name__}")
+            for log in logs:
+                if not isinstance(log, dict):
+                    raise LedgerResponseError(f"eth_getLogs: expected log objects, got {type(log).__name__}")
+                if log.get("removed"):
+                    continue  # reorged away
+                if _address(log.get("address"), "log address") != address:
+                    raise LedgerResponseError(f"eth_getLogs: a log from {log.get('address')}, asked for {address}")
+                order = (_int(log.get("blockNumber"), "log blockNumber"), _int(log.get("logIndex", 0), "logIndex"))
+                found.append((*order, log))
+        found.sort(key=lambda item: item[:2])
+        return [log for _b, _i, log in found]
+
     def _check_chain(self) -> None:
         if self._chain_checked:
             return
@@ -353,80 +449,3 @@ class EvmReader:
             raise
         except Exception as exc:  # a third-party transport: map whatever it raises at this boundary
             raise LedgerRpcError(f"{method}: transport failed: {type(exc).__name__}: {exc}") from exc
-
-
-# ------------------------------------------------------------------------------------------------- routing and caching
-
-
-class LedgerRouter:
-    """Routes each read to the reader configured for the anchor's chain id (like httpx mounts). No fallback."""
-
-    def __init__(self, readers: Mapping[int, LedgerReader]):
-        self._readers = dict(readers)
-
-    def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
-        reader = self._readers.get(ref.chain_id)
-        if reader is None:
-            raise UnknownChainError(ref.chain_id, list(self._readers))
-        return reader.read_anchor(ref, root)
-
-
-class CachingReader:
-    """Caches reads by (chain id, tx hash, root): a batch of 1,000 credentials costs one ledger read.
-
-    Thread-safe, and concurrent reads of the same key wait for the first one instead of all going to the ledger.
-    Errors are not cached. ``ttl`` (seconds) bounds how stale confirmations may get in a long-lived service.
-    """
-
-    def __init__(self, inner: LedgerReader, *, max_entries: int = 4096, ttl: float | None = None,
-                 clock: Callable[[], float] = time.monotonic):
-        self._inner = inner
-        self._max = max_entries
-        self._ttl = ttl
-        self._clock = clock
-        self._entries: OrderedDict[tuple, tuple[float, AnchorEvidence | None]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._key_locks: dict[tuple, threading.Lock] = {}
-        self.misses = 0
-
-    def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
-        key = (ref.chain_id, ref.tx_hash, bytes(root))
-        hit, value = self._get(key)
-        if hit:
-            return value
-        with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            hit, value = self._get(key)
-            if hit:
-                return value
-            value = self._inner.read_anchor(ref, root)
-            with self._lock:
-                self.misses += 1
-                self._entries[key] = (self._clock(), value)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self._max:
-                    self._entries.popitem(last=False)
-                self._key_locks.pop(key, None)
-            return value
-
-    def peek(self, ref: AnchorRef, root: bytes) -> tuple[bool, AnchorEvidence | None]:
-        """(cached, the evidence) without reading the ledger: a caller can tell whether ``read_anchor`` needs I/O."""
-        return self._get((ref.chain_id, ref.tx_hash, bytes(root)))
-
-    def _get(self, key: tuple) -> tuple[bool, AnchorEvidence | None]:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return False, None
-            stored_at, value = entry
-            if self._ttl is not None and self._clock() - stored_at > self._ttl:
-                del self._entries[key]
-                return False, None
-            self._entries.move_to_end(key)
-            return True, value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-

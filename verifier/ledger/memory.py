@@ -1,7 +1,8 @@
 """An in-memory ledger: the test double for both sides (a repository simulator, as python-tuf does, not mocks).
 
-It reads like ``LedgerReader`` and writes like the issuer's ``LedgerWriter`` (``chain_id``, ``anchor(root)``),
-duck-typed: the verifier never imports the issuer. It can go down (``set_available(False)``) and reorg
+It reads like ``LedgerReader`` and ``RegistryReader`` and writes like the issuer's ``LedgerWriter`` (``chain_id``,
+``anchor(root)``, ``publish_status(list_id, digest)``, ``record_key_event(key_id, kind, detail)``), duck-typed: the
+verifier never imports the issuer. It can go down (``set_available(False)``) and reorg
 (``reorg(depth)`` drops the newest blocks and the anchors in them).
 """
 
@@ -12,8 +13,21 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from verifier.ledger.base import AnchorEvidence, AnchorRef, to_checksum_address
-from verifier.ledger.errors import AlreadyAnchoredError, InvalidAnchorRefError, LedgerUnavailableError
+from verifier.ledger.base import (
+    KEY_EVENT_KINDS,
+    AnchorEvidence,
+    AnchorRef,
+    KeyEvent,
+    StatusPublication,
+    StatusRecord,
+    to_checksum_address,
+)
+from verifier.ledger.errors import (
+    AlreadyAnchoredError,
+    InvalidAnchorRefError,
+    LedgerUnavailableError,
+    UnknownChainError,
+)
 
 __all__ = ["MemoryLedger", "MemoryReceipt"]
 
@@ -46,6 +60,19 @@ class _Tx:
     block_number: int
 
 
+@dataclass(frozen=True)
+class _Event:
+    """A registry log: a status publication (``kind`` 0) or a key event (``kind`` 1..3)."""
+
+    tx_hash: str
+    sender: str
+    subject: bytes  # list id or key id
+    kind: int
+    value: bytes  # digest or detail
+    version: int
+    block_number: int
+
+
 class MemoryLedger:
     """One block per anchor, block times ``block_interval`` apart from ``start``; thread-safe."""
 
@@ -67,6 +94,7 @@ class MemoryLedger:
         self._reorgs = 0
         self._epoch_of: dict[int, int] = {}  # height -> reorg count when mined: a re-mined height gets a new hash
         self._txs: dict[str, _Tx] = {}
+        self._events: list[_Event] = []  # registry logs, in chain order
         self._available = True
         self._lock = threading.Lock()
         self.reads = 0
@@ -95,6 +123,8 @@ class MemoryLedger:
             gone = [h for h, tx in self._txs.items() if tx.block_number > cut]
             for h in gone:
                 del self._txs[h]
+            gone += [e.tx_hash for e in self._events if e.block_number > cut]
+            self._events = [e for e in self._events if e.block_number <= cut]
             for height in range(cut + 1, self._height + 1):
                 self._epoch_of.pop(height, None)
             self._height = cut
@@ -123,6 +153,71 @@ class MemoryLedger:
             return MemoryReceipt(self.chain_id, tx_hash, tx.block_number, self._block_hash(tx.block_number),
                                  self._block_time(tx.block_number), self._gas_used, self.sender, self.mode,
                                  self.registry_address if self.mode == "contract" else None)
+
+    def publish_status(self, list_id: bytes, digest: bytes, *, sender: str | None = None) -> MemoryReceipt:
+        """``AnchorRegistry.publishStatus``: the next version of ``sender``'s list (default: the ledger's sender)."""
+        _check_word(list_id, "list id")
+        _check_word(digest, "digest")
+        if bytes(digest) == bytes(32):
+            raise ValueError("the zero digest cannot be published")
+        publisher = to_checksum_address(sender) if sender else self.sender
+        with self._lock:
+            version = 1 + sum(1 for e in self._events if e.kind == 0 and e.sender == publisher and e.subject == list_id)
+            return self._log(publisher, bytes(list_id), 0, bytes(digest), version)
+
+    def record_key_event(self, key_id: bytes, kind: int, detail: bytes, *, sender: str | None = None) -> MemoryReceipt:
+        """``AnchorRegistry.recordKeyEvent``: a key event of ``sender`` (default: the ledger's sender)."""
+        _check_word(key_id, "key id")
+        _check_word(detail, "detail")
+        if kind not in KEY_EVENT_KINDS:
+            raise ValueError(f"key event kind must be one of {sorted(KEY_EVENT_KINDS)}, got {kind!r}")
+        controller = to_checksum_address(sender) if sender else self.sender
+        with self._lock:
+            return self._log(controller, bytes(key_id), kind, bytes(detail), 0)
+
+    def _log(self, sender: str, subject: bytes, kind: int, value: bytes, version: int) -> MemoryReceipt:
+        self._ensure_available()
+        if self.mode != "contract":
+            raise ValueError("the registry's status and key events need contract mode")
+        self._height += 1
+        self._epoch_of[self._height] = self._reorgs
+        tx_hash = "0x" + hashlib.sha256(b"log|%d|%d|%d|" % (self.chain_id, self._height, self._reorgs) + subject
+                                        + value).hexdigest()
+        self._events.append(_Event(tx_hash, sender, subject, kind, value, version, self._height))
+        return MemoryReceipt(self.chain_id, tx_hash, self._height, self._block_hash(self._height),
+                             self._block_time(self._height), self._gas_used, sender, self.mode, self.registry_address)
+
+    # -- reader ----------------------------------------------------------------------------------------------------
+
+    def status_of(self, chain_id: int, registry: str | None, publisher: str, list_id: bytes) -> StatusRecord | None:
+        history = self.status_history(chain_id, registry, publisher, list_id)
+        if not history:
+            return None
+        latest = history[-1]
+        return StatusRecord(latest.digest, latest.version, latest.time)
+
+    def status_history(self, chain_id: int, registry: str | None, publisher: str,
+                       list_id: bytes) -> list[StatusPublication]:
+        publisher = to_checksum_address(publisher)
+        return [StatusPublication(e.value, e.version, self._block_time(e.block_number), e.tx_hash, e.block_number)
+                for e in self._registry_events(chain_id, registry)
+                if e.kind == 0 and e.sender == publisher and e.subject == bytes(list_id)]
+
+    def key_events(self, chain_id: int, registry: str | None, controller: str) -> list[KeyEvent]:
+        controller = to_checksum_address(controller)
+        return [KeyEvent(e.subject, e.kind, e.value, self._block_time(e.block_number), e.tx_hash, e.block_number)
+                for e in self._registry_events(chain_id, registry) if e.kind != 0 and e.sender == controller]
+
+    def _registry_events(self, chain_id: int, registry: str | None) -> list[_Event]:
+        with self._lock:
+            self._ensure_available()
+            self.reads += 1
+            if chain_id != self.chain_id:
+                raise UnknownChainError(chain_id, [self.chain_id])
+            if self.registry_address is None or (registry is not None
+                                                 and to_checksum_address(registry) != self.registry_address):
+                return []  # no registry there: nothing was ever published on it
+            return list(self._events)
 
     # -- reader ----------------------------------------------------------------------------------------------------
 
@@ -167,6 +262,11 @@ class MemoryLedger:
 
     def _block_hash(self, number: int) -> str:
         return "0x" + hashlib.sha256(b"block|%d|%d|%d" % (self.chain_id, number, self._epoch_of.get(number, 0))).hexdigest()
+
+
+def _check_word(value: bytes, what: str) -> None:
+    if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
+        raise ValueError(f"{what} must be 32 bytes, got {value!r}")
 
 
 def _check_root(root: bytes) -> None:
