@@ -59,10 +59,17 @@ class Report:
     anchor: dict[str, Any] = field(default_factory=dict)
     # The EU elements in readable form, made only when read (a bulk run that needs verdicts only skips it).
     summarize: Callable[[], list[tuple[str, str]]] | None = field(default=None, repr=False, compare=False)
+    # The recognition scorecard (verifier.recognition), made from this report when first read.
+    recognize: Callable[["Report"], Any] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def eu_elements(self) -> tuple[tuple[str, str], ...]:
         return tuple(self.summarize()) if self.summarize else ()
+
+    @cached_property
+    def recognition(self) -> Any:
+        """The recognition scorecard (a ``verifier.recognition.Scorecard``), or None for input that is no credential."""
+        return self.recognize(self) if self.recognize else None
 
     @property
     def verdict(self) -> Verdict:
@@ -84,4 +91,5 @@ class Report:
             "issuer": self.issuer,
             "anchor": self.anchor,
             "eu_elements": [{"element": k, "value": v} for k, v in self.eu_elements],
+            "recognition": self.recognition.to_json() if self.recognition is not None else None,
         }

@@ -18,7 +18,7 @@ from functools import partial
 from datetime import datetime, timezone
 from typing import Any
 
-from verifier import checks
+from verifier import checks, recognition
 from verifier.shapes import Canonicalizer
 from verifier.did import DidResolver
 from verifier.document import ParsedCredential, parse_credential
@@ -135,6 +135,7 @@ class Verifier:
             issuer=issuer,
             anchor=anchor,
             summarize=partial(eu_elements_summary, cred.document),
+            recognize=partial(_recognize, cred.document),
         )
 
     def _parse(self, document: Any) -> ParsedCredential | str:
@@ -268,6 +269,10 @@ def _judge_range(bounds: tuple[int, int]) -> list[tuple]:
         cred = parsed[i]
         out.append(((), {}, {}) if isinstance(cred, str) else verifier._results(cred, evidence[i], now))
     return out
+
+
+def _recognize(document: Any, report: Report) -> Any:
+    return recognition.scorecard(report, document)
 
 
 def unreadable_report(source: str, reason: str, *, now: datetime) -> Report:
