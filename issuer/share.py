@@ -7,7 +7,7 @@ code may be damaged, enough for a printed sheet that was folded) and the standar
 
 The certificate is a printed *view*: it repeats the main facts for a human reader and carries the QR code; the
 signed JSON, checked through the link, is what counts (the PDF says so). Names are printed exactly in Latin, Greek
-and Cyrillic scripts with a DejaVu Sans subset shipped in ``issuer/fonts`` (why and how: its README); a character
+and Cyrillic scripts with a DejaVu Sans subset shipped in ``verifier/fonts`` (why and how: its README); a character
 outside that coverage becomes U+FFFD and is logged, never silently dropped.
 
 Pure functions of their inputs (no I/O beyond reading the packaged fonts); the service decides who may see what.
@@ -29,12 +29,14 @@ from urllib.parse import quote
 import segno
 from fpdf import FPDF
 
+import verifier
+
 __all__ = ["share_url", "share_link", "qr_svg", "qr_png", "certificate_pdf", "certificate_facts", "CertificateFacts",
            "MAX_LINK_LENGTH", "MAX_PNG_SCALE", "FONT_DIR"]
 
 log = logging.getLogger(__name__)
 
-FONT_DIR = Path(__file__).parent / "fonts"
+FONT_DIR = Path(verifier.__file__).parent / "fonts"  # the verifier owns the fonts: its PDF reports use them too
 MAX_LINK_LENGTH = 2048  # what the verifier's /verify/link accepts; a version-40 QR at level M holds 2,331 bytes
 MAX_PNG_SCALE = 40      # 40 px per module: a version-10 code is 2,280 px wide, plenty for print
 QUIET_ZONE = 4          # modules (ISO/IEC 18004 §6.3.8)

@@ -100,6 +100,9 @@ class VerifyCredentialResponse(BaseModel):
     warnings: list[ProblemOut] = Field(description="checks that could not be completed, options ignored")
     errors: list[ProblemOut] = Field(description="checks that failed")
     report: dict[str, Any] = Field(description="the full verification report (the same as `anchorcred verify --json`)")
+    recognition: dict[str, Any] | None = Field(
+        None, description="the recognition scorecard: seven criteria scored 0-3 with evidence and reason, and the "
+                          "mandatory EU elements check (docs/recognition.md); null when the input is no credential")
 
 
 class CredentialResultOut(VerifyCredentialResponse):
@@ -148,7 +151,7 @@ def verification_result(report: Report, *, ignored_options: list[str] = ()) -> d
     warnings, errors = _problems(report.checks, list(ignored_options))
     body = report.to_json()
     return {"verified": report.verdict is Verdict.VERIFIED, "verdict": body["verdict"], "checks": body["checks"],
-            "warnings": warnings, "errors": errors, "report": body}
+            "warnings": warnings, "errors": errors, "report": body, "recognition": body["recognition"]}
 
 
 def presentation_result(report: PresentationReport, *, ignored_options: list[str] = ()) -> dict[str, Any]:
