@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.errors import IssuerError
 from issuer.ledger.errors import AlreadyAnchoredError, IssuerLedgerError
 from issuer.ledger.provider import LedgerProvider
 from issuer.store.models import Batch, BatchState, Tenant
+from issuer.store.nonces import last_stored_nonce
 from issuer.store.secrets import SecretBox
 from issuer.store.tenants import identity_of
 
@@ -93,9 +94,8 @@ class AnchoringSteps:
         self._event("broadcast", batch_id)
 
     def _stored_nonce(self, s: Session, address: str) -> int:
-        last = s.scalar(select(func.max(Batch.nonce)).where(Batch.anchoring_address == address,
-                                                             Batch.chain_id == self.ledger.chain_id))
-        return -1 if last is None else int(last)
+        # Every transaction the service stored for the address (status publications share the key and its nonces).
+        return last_stored_nonce(s, address, self.ledger.chain_id)
 
     def _follow(self, batch_id: str) -> None:
         with self.sessions() as s:

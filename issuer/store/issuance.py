@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from issuer.batch import Signer
 from issuer.credential import VC2_CONTEXT
 from issuer.roster import Learner
+from issuer.status.allocation import allocate
 from issuer.store.errors import CredentialPendingError, CredentialIdTakenError, IssuanceError
 from issuer.store.models import AchievementRecord, Batch, BatchState, CredentialRecord, Tenant
 from issuer.store.secrets import SecretBox
@@ -64,9 +65,11 @@ def learner_from_dict(data: dict[str, Any]) -> Learner:
 
 # ── roster batches ──────────────────────────────────────────────────────────────────────────────────────────────
 def create_roster_batch(session: Session, tenant: Tenant, achievement: AchievementRecord,
-                        learners: list[Learner]) -> Batch:
+                        learners: list[Learner], *, public_url: str | None = None) -> Batch:
     """A SEALED batch with one unsigned CredentialRecord per learner (id, position, learner, share token); the
-    runner signs, anchors and delivers it."""
+    runner signs, anchors and delivers it. With ``public_url`` (the service's), each credential gets its status
+    entries now (revocation and suspension, random indices: ``issuer.status.allocation``), which the runner puts
+    in its ``credentialStatus`` when signing; without, the credentials carry no status."""
     if achievement.tenant_id != tenant.id:
         raise ValueError(f"achievement {achievement.id} belongs to another tenant")
     if not learners:
@@ -76,24 +79,33 @@ def create_roster_batch(session: Session, tenant: Tenant, achievement: Achieveme
                   total=len(learners), done=0, stage="sealed", created_at=now, sealed_at=now)
     session.add(batch)
     session.flush()
-    session.add_all(
-        CredentialRecord(id=f"urn:uuid:{uuid.uuid4()}", tenant_id=tenant.id, batch_id=batch.id, position=i,
-                         learner=learner_to_dict(learner), share_token=new_share_token())
-        for i, learner in enumerate(learners)
-    )
+    records = [CredentialRecord(id=f"urn:uuid:{uuid.uuid4()}", tenant_id=tenant.id, batch_id=batch.id, position=i,
+                                learner=learner_to_dict(learner), share_token=new_share_token())
+               for i, learner in enumerate(learners)]
+    session.add_all(records)
     session.flush()
+    if public_url is not None:
+        allocate(session, tenant, [r.id for r in records], public_url=public_url)
     return batch
 
 
 # ── VC-API ──────────────────────────────────────────────────────────────────────────────────────────────────────
-def issue_credential(session: Session, box: SecretBox, tenant: Tenant, credential: dict) -> CredentialRecord:
+def issue_credential(session: Session, box: SecretBox, tenant: Tenant, credential: dict, *,
+                     public_url: str | None = None) -> CredentialRecord:
     """Completes, signs (eddsa-rdfc-2022) and stores an unsigned credential; it joins the tenant's OPEN batch
     (created when there is none) and gets its merkle-proof-2019 proof when that batch is anchored.
 
     Completed: ``issuer`` set to the tenant's DID (another issuer is an ``IssuanceError`` on ``issuer``), ``id`` a
-    fresh urn:uuid if absent, ``validFrom`` now if absent. Every term must be defined by a context the project ships
-    (an undefined one is an ``IssuanceError`` naming it and where it is)."""
+    fresh urn:uuid if absent, ``validFrom`` now if absent, and with ``public_url`` (the service's) its
+    ``credentialStatus``: revocation and suspension entries in the tenant's status lists (a credential that brings
+    its own is refused: the issuer can only revoke through lists it publishes). Every term must be defined by a
+    context the project ships (an undefined one is an ``IssuanceError`` naming it and where it is)."""
     doc = _completed(session, tenant, credential)
+    if public_url is not None:
+        if "credentialStatus" in doc:
+            raise IssuanceError("credentialStatus", "the issuer adds credentialStatus (entries in its own status "
+                                                    "lists); send the credential without it")
+        doc["credentialStatus"] = allocate(session, tenant, [doc["id"]], public_url=public_url)[doc["id"]]
     identity = identity_of(tenant, box)
     signer = Signer([doc], identity, xsd_now(), canon=_CANON)
     try:

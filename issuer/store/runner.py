@@ -35,6 +35,7 @@ from issuer.credential import CredentialTemplate
 from issuer.errors import IssuerError
 from issuer.ledger.errors import IssuerLedgerError
 from issuer.ledger.provider import LedgerProvider
+from issuer.status.allocation import status_entries_of
 from issuer.store.anchoring import AnchoringSteps, BatchFault
 from issuer.store.errors import LeaseLostError, SecretBoxError
 from issuer.store.issuance import learner_from_dict, utcnow, xsd_now
@@ -233,13 +234,14 @@ class BatchRunner(AnchoringSteps):
                 ).all()
                 if todo and signer is None:
                     signer = self._signer(s, batch)
+                statuses = status_entries_of(s, [cid for cid, _, _ in todo]) if todo else {}
                 s.rollback()
             if not todo:
                 break
             signed = []
             for cid, _position, learner in todo:  # outside any transaction: this is the slow part
                 doc = signer.docs.template.build(learner_from_dict(learner), credential_id=cid,
-                                                 salt=_salt())
+                                                 salt=_salt(), status=statuses.get(cid))
                 proof, leaf = signer.sign_document(doc)
                 signed.append((cid, {**doc, "proof": proof}, leaf.hex()))
             with self.sessions.begin() as s:
