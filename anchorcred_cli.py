@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from verifier.cli import verify_command
+from verifier.reportcli import verify_report_command
 
 app = typer.Typer(
     name="anchorcred",
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("verify")(verify_command)
+app.command("verify-report")(verify_report_command)
 
 try:
     from issuer.cli import register as _register_issuer

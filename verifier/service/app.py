@@ -8,6 +8,7 @@ embedders pass a ready ``verifier`` instead. Run: ``uvicorn --factory verifier.s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +22,8 @@ from verifier.config import load_networks
 from verifier.did import DidResolver
 from verifier.didweb import WebDidResolver
 from verifier.fetch import GuardedFetcher
-from verifier.service import api, pages
+from verifier.reportsign import load_or_create_report_key
+from verifier.service import api, pages, reportpdf
 from verifier.service.fastlane import CredentialFastLane
 from verifier.service.problems import Problem, install_problem_handlers, problem_response
 from verifier.service.settings import VerifierSettings, get_settings
@@ -29,6 +31,7 @@ from verifier.setup import build_verifier, load_did_documents
 from verifier.verify import Verifier
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger("verifier.service")
 FORM_PATHS = ("/verify", "/verify.csv")
 # Our pages carry no script and load nothing from elsewhere; the OpenAPI pages (/docs, /redoc) load FastAPI's own.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
@@ -46,6 +49,10 @@ def create_app(
         own_fetcher = fetcher is None
         app.state.fetcher = fetcher or GuardedFetcher(settings.fetch_policy())
         try:
+            # The key that signs PDF reports: its did:key is printed in every report and logged here (never the key).
+            app.state.report_key, created = load_or_create_report_key(settings.report_key_path())
+            log.info("report-signing key %s %s: %s", settings.report_key_path(), "created" if created else "loaded",
+                     app.state.report_key.did)
             if verifier is not None:
                 app.state.verifier = verifier
             else:
@@ -82,6 +89,7 @@ def create_app(
     app.include_router(api.health_router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(reportpdf.router)
 
     def limit_for(path: str) -> int:
         return settings.max_upload_bytes if path in FORM_PATHS else settings.max_body_bytes

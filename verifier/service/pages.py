@@ -94,7 +94,10 @@ async def _results(request: Request, verifier, items) -> HTMLResponse:
     reports = await run_in_threadpool(verify_items, verifier, items, now=now)
     counts = {v: sum(r.verdict is v for r in reports) for v in Verdict}
     csv_href = "data:text/csv;charset=utf-8," + quote(verdicts_csv(reports))
+    # Each credential goes back in its report's "signed PDF report" form (POST /report.pdf verifies it again).
+    documents = [doc if isinstance(doc, dict) else None for _, doc in items]
     return _render(request, "results.html", {"reports": reports, "counts": counts, "csv_href": csv_href,
+                                             "documents": documents,
                                              "verified_at": now.strftime("%Y-%m-%d %H:%M:%S UTC")})
 
 

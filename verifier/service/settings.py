@@ -25,6 +25,10 @@ class VerifierSettings(BaseSettings):
     did_web_fetch: bool = False
     did_web_cache_ttl: float = Field(300.0, gt=0, le=86_400, description="seconds a fetched DID document is kept")
     min_confirmations: int = Field(1, ge=1, le=10_000)
+    # Where the service keeps its own files (the report-signing key when report_key_file is not set).
+    data_dir: Path = Path(".anchorcred/verifier")
+    # The Ed25519 key (PEM, PKCS #8) that signs PDF verification reports; made at first start if absent (mode 0600).
+    report_key_file: Path | None = None
     # Seconds an anchor read stays cached: confirmations keep growing, so a long-lived service re-reads now and then.
     anchor_cache_ttl: float = Field(60.0, gt=0)
 
@@ -47,6 +51,9 @@ class VerifierSettings(BaseSettings):
     # fetch_bulk_timeout seconds (a link not reached by then gets a row saying so).
     fetch_concurrency: int = Field(8, ge=1, le=32)
     fetch_bulk_timeout: float = Field(60.0, gt=0, le=600)
+
+    def report_key_path(self) -> Path:
+        return self.report_key_file or self.data_dir / "report-key.pem"
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(
