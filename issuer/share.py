@@ -321,9 +321,10 @@ def certificate_pdf(credential: dict, link: str) -> bytes:
     pdf.multi_cell(0, 3.6, pdf.clean(link), link=link, wrapmode="CHAR", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_text_color(60, 60, 60)
+    notice = ("This sheet is a printed view. The signed digital credential, checked through the link, is the "
+              "authoritative record.")
     for line, wrap in ((f"Credential id: {facts.credential_id}", "CHAR"), (f"Issuer: {facts.issuer_id}", "CHAR"),
-                       ("This sheet is a printed view. The signed digital credential, checked through the link, is "
-                        "the authoritative record.", "WORD")):
+                       (notice, "WORD")):
         pdf.set_x(22 + block + 6)
         pdf.multi_cell(0, 3.6, pdf.clean(line), wrapmode=wrap, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(0.8)

@@ -153,11 +153,10 @@ def problems_by_field(problems: list[str], fields: set[str]) -> tuple[dict[str, 
     for problem in problems:
         m = _PATH_RE.match(problem)
         path, message = (m.group(1), m.group(2)) if m else ("", problem)
-        owner = max((f for f in fields if path == f or path.startswith(f + ".") or path.startswith(f + "[")),
-                    key=len, default=None)
+        owner = max((f for f in fields if path == f or path.startswith((f + ".", f + "["))), key=len, default=None)
         if owner is None and path:
             # A problem about a group ("assessment: required field is missing") goes to the group's first field.
-            owner = next((f for f in sorted(fields) if f.startswith(path + ".") or f.startswith(path + "[")), None)
+            owner = next((f for f in sorted(fields) if f.startswith((path + ".", path + "["))), None)
         if owner is None:
             general.append(problem)
         else:
@@ -182,7 +181,7 @@ _SYNONYMS = {
     "learner_did": {"learnerdid", "did", "studentdid", "walletdid", "holderdid"},
     "grade": {"grade", "note", "mark", "marks", "result", "score", "voto", "nota", "cijfer", "ocena", "znamka",
               "arvosana", "betyg", "karakter", "finalgrade", "endnote", "abschlussnote"},
-    "ects": {"ects", "ectscredits", "credits", "creditpoints", "cp", "leistungspunkte", "lp", "credits_ects",
+    "ects": {"ects", "ectscredits", "credits", "creditpoints", "cp", "leistungspunkte", "lp", "creditsects",
              "crediti", "creditos", "punkty", "studiepoeng", "hp"},
     "completion_date": {"completiondate", "completed", "completedon", "dateofcompletion", "date", "enddate",
                         "abschlussdatum", "datum", "dateobtention", "datadiconseguimento", "fechadefinalizacion",

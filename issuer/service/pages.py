@@ -156,7 +156,8 @@ def _form_context(values: dict[str, str], errors: dict[str, list[str]], general:
     return {
         "values": values, "errors": errors, "general": general,
         "problem_count": sum(map(len, errors.values())) + len(general),
-        "outcome_rows": forms.outcome_rows(values, more=more), "programme_rows": forms.programme_rows(values, more=more),
+        "outcome_rows": forms.outcome_rows(values, more=more),
+        "programme_rows": forms.programme_rows(values, more=more),
         "max_outcomes": forms.MAX_OUTCOMES,
         "eqf_options": [(str(n), f"EQF level {n}") for n in range(1, 9)],
         "participation_options": options(PARTICIPATION_MODES), "assessment_options": options(ASSESSMENT_TYPES),
@@ -335,7 +336,7 @@ async def roster_issue(roster_id: str, request: Request, admin: AdminDep, db: Db
     if roster is None:
         return not_found(request, admin, "roster")
     try:
-        issued = await run_in_threadpool(api.issue_roster, roster.id, admin, db)
+        issued = await run_in_threadpool(api.issue_roster, roster.id, admin, db, settings)
     except ProblemError as exc:
         db.rollback()
         return _roster_page(request, admin, db, settings, roster, error=exc.detail, status=exc.status)

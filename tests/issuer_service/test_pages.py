@@ -10,7 +10,6 @@ import re
 import time
 from urllib.parse import parse_qs, quote, urlsplit
 
-import pytest
 from pypdf import PdfReader
 
 from issuer.service.admin_forms import spec_to_form
@@ -235,7 +234,8 @@ def test_column_mapping_chosen_on_the_page(service):  # noqa: F811
     c = service.client
     log_in(c, service.a.slug)
     achievement_url = create_achievement(c)
-    roster_url = upload(c, achievement_url, b"Student forename,Nachname,E-Mail\nAna,Andromeda,ana@students.example.eu\n")
+    csv_text = b"Student forename,Nachname,E-Mail\nAna,Andromeda,ana@students.example.eu\n"
+    roster_url = upload(c, achievement_url, csv_text)
     page = c.get(roster_url).text
     assert "missing required column(s) given_name" in text_of(page)
     assert "unknown column(s) 'student forename'" in text_of(page)
