@@ -34,7 +34,24 @@ class EmbeddedEbsiChain:
 
     def ledger(self) -> EbsiLedger:
         """The facade's view of this chain: waiting mines a block, writers are funded from the test account."""
-        return EbsiLedger(self.w3, self.deployment, idle=lambda: self.mine(1), fund=self.fund)
+        return EbsiLedger(self.w3, self.deployment, idle=lambda: self.mine(1), fund=self.fund,
+                          revert_probe=self.revert_data)
+
+    def revert_data(self, tx: dict) -> bytes | None:
+        """The raw revert data of ``tx`` run as a call. eth-tester reports a revert as text and decodes any revert
+        data that happens to parse as a string (a custom error starting with a string argument does), losing the
+        error's selector; py-evm's computation still has the bytes."""
+        from eth_tester.backends.pyevm.main import EVMSpoofTransaction, _execute_and_revert_transaction
+
+        raw = self._tester.normalizer.normalize_inbound_transaction(
+            {"from": tx["from"], "to": tx["to"], "data": tx["data"], "gas": 10_000_000, "value": 0})
+        backend = self._tester.backend
+        unsigned = backend._get_normalized_and_unsigned_evm_transaction(raw, "latest")
+        computation = _execute_and_revert_transaction(backend.chain, EVMSpoofTransaction(unsigned, from_=raw["from"]))
+        if not computation.is_error or not computation._error.args:
+            return None
+        data = computation._error.args[0]
+        return bytes(data) if isinstance(data, (bytes, bytearray)) else None
 
     def new_account(self) -> Any:
         return Account.create()

@@ -223,8 +223,10 @@ class EbsiLedger:
     """Reads and writes of the three contracts on one chain; every call under one lock."""
 
     def __init__(self, w3: Web3, deployment: Deployment, *, idle: Callable[[], None] | None = None,
-                 fund: Callable[[str, int], Any] | None = None, poll_interval: float = 0.2):
+                 fund: Callable[[str, int], Any] | None = None, poll_interval: float = 0.2,
+                 revert_probe: Callable[[dict], bytes | None] | None = None):
         self.w3 = w3
+        self._revert_probe = revert_probe  # the embedded chain's way to the raw revert data (see EmbeddedEbsiChain)
         self.deployment = deployment
         self.chain_id = deployment.chain_id
         self._idle = idle
@@ -274,8 +276,16 @@ class EbsiLedger:
 
     def estimate_gas(self, tx: dict) -> int:
         """Gas for ``tx`` (+20%); a transaction that would revert raises ``ContractRevertError`` naming why."""
-        with self._lock, map_errors("estimate gas"):
-            return int(self.w3.eth.estimate_gas(tx) * 12 // 10)
+        try:
+            with self._lock, map_errors("estimate gas"):
+                return int(self.w3.eth.estimate_gas(tx) * 12 // 10)
+        except ContractRevertError as exc:
+            if exc.error is not None or self._revert_probe is None:
+                raise
+            with self._lock:
+                data = self._revert_probe(tx)
+            message, name, args = describe_revert(data)
+            raise ContractRevertError(f"estimate gas: {message}", error=name, args=args) from exc
 
     def broadcast(self, raw: bytes) -> str:
         with self._lock, map_errors("send transaction"):

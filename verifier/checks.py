@@ -38,6 +38,10 @@ class Evidence:
     anchor_error: str | None = None  # the ledger could not be asked (unavailable, not configured)
     anchor_label: str | None = None  # readable network name from configuration
     min_confirmations: int = 1
+    # Issuer trust (verifier.trust): the configured roots, what the registry said, or why it could not be read.
+    trust_roots: frozenset[str] = frozenset()
+    trust: Any = None  # verifier.trustregistry.TrustEvidence
+    trust_error: str | None = None
 
 
 @dataclass

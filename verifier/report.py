@@ -32,6 +32,9 @@ class CheckResult:
     title: str
     status: Status
     reason: str
+    # False for a check the verifier was not asked to make (issuer trust with no trusted roots configured): it is
+    # shown, grey, with its reason, but does not turn "verified" into "partially verified".
+    counts: bool = True
 
     def to_json(self) -> dict[str, str]:
         return {"id": self.id, "title": self.title, "status": self.status.value, "reason": self.reason}
@@ -41,7 +44,7 @@ def verdict_of(checks: list[CheckResult] | tuple[CheckResult, ...]) -> Verdict:
     if not checks:
         # An empty report proves nothing; refuse to call it verified (sigstore refuses an empty AllOf policy).
         raise ValueError("a verdict needs at least one check")
-    statuses = {c.status for c in checks}
+    statuses = {c.status for c in checks if c.counts}
     if Status.FAIL in statuses:
         return Verdict.FAILED
     if statuses & {Status.INDETERMINATE, Status.SKIPPED}:

@@ -25,6 +25,8 @@ from verifier.document import ParsedCredential, parse_credential
 from verifier.errors import AnchorcredError, EvidenceUnavailableError, InvalidInputError
 from verifier.euelements import eu_elements_summary
 from verifier.ledger.base import AnchorRef, LedgerReader
+from verifier.trust import check_issuer_trust
+from verifier.trustregistry import TrustRegistryReader, gather_trust
 from verifier.report import CheckResult, Report, Status
 
 
@@ -35,6 +37,8 @@ class VerifierOptions:
     confirmations_by_chain: Mapping[int, int] | None = None
     # readable network names -> chain ids, from configuration (Blockcerts tools call chain 11155111 "sepolia")
     network_labels: Mapping[str, int] | None = None
+    # DIDs of the RootTAOs whose accreditation chains the verifier trusts (none: issuer trust is not checked)
+    trust_roots: frozenset[str] = frozenset()
 
 
 class Verifier:
@@ -43,6 +47,7 @@ class Verifier:
         *,
         ledger: LedgerReader | None,
         did_resolver: DidResolver | None = None,
+        trust_registry: TrustRegistryReader | None = None,
         options: VerifierOptions = VerifierOptions(),
         canonicalizer: Canonicalizer | None = None,
     ):
@@ -51,6 +56,7 @@ class Verifier:
         self._options = options
         self._canon = canonicalizer or Canonicalizer()
         self._labels_by_chain = {v: k for k, v in (options.network_labels or {}).items()}
+        self._trust = trust_registry
 
     @property
     def did_resolver(self) -> DidResolver:
@@ -157,9 +163,9 @@ class Verifier:
             checks.check_signature(cred, evidence, canon, ws),
             checks.check_integrity(cred, canon, ws),
             checks.check_merkle_inclusion(cred, ws),
-            checks.check_anchor(cred, evidence, ws),
-            checks.check_validity(cred, now=now),
         )
+        anchor = checks.check_anchor(cred, evidence, ws)
+        results = (*results, anchor, check_issuer_trust(cred, evidence, anchor), checks.check_validity(cred, now=now))
         return results, self._issuer_summary(cred, evidence), self._anchor_summary(cred, evidence)
 
     # ── evidence (the only I/O) ──────────────────────────────────────────────────────────────────────────────
@@ -197,12 +203,27 @@ class Verifier:
                     anchor_error = exc.diagnostics()
                 except AnchorcredError as exc:  # e.g. an unconfigured chain: no evidence either way
                     anchor_error = exc.diagnostics()
+        roots = frozenset(self._options.trust_roots)
+        trust = trust_error = None
+        if roots and cred.issuer_id:
+            if local_only:
+                return None  # the registry is read afresh for every verification: never without I/O
+            if self._trust is None:
+                trust_error = "trusted roots are configured, but no trust registry to read accreditations from"
+            else:
+                try:
+                    trust = gather_trust(self._trust, cred.issuer_id, roots)
+                except EvidenceUnavailableError as exc:
+                    trust_error = exc.diagnostics()
         return checks.Evidence(
             issuer=issuer,
             issuer_error=issuer_error,
             anchor=anchor,
             anchor_error=anchor_error,
             anchor_label=label,
+            trust_roots=roots,
+            trust=trust,
+            trust_error=trust_error,
             min_confirmations=max(
                 self._options.min_confirmations,
                 (self._options.confirmations_by_chain or {}).get(cred.merkle.anchors[0].network, 1)
@@ -290,5 +311,6 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("integrity", "Integrity (target hash)"),
     ("merkle_inclusion", "Merkle inclusion"),
     ("anchor", "Anchor on the ledger"),
+    ("issuer_trust", "Issuer accreditation"),
     ("validity", "Validity period"),
 )

@@ -1,0 +1,131 @@
+"""EBSI-profile JWT credentials: VCDM 1.1 credentials signed as JWS compact (``vc-jwt``), as EBSI's VC framework
+fixes them, for the accreditations of the trust chain (ebsi/trust.py) and for micro-credentials (ebsi_attestation).
+
+The JWS is made by joserfc (RFC 7515/7518), not by hand. The EBSI profile around it (EBSI VC framework, "JWT VC"):
+header ``typ: JWT``, ``alg`` ES256 (P-256) or ES256K (secp256k1), ``kid`` a verification method of the issuer's DID
+(registered in the DID Registry); claims ``iss`` = vc.issuer, ``sub`` = vc.credentialSubject.id, ``jti`` = vc.id,
+``iat`` = vc.issued, ``nbf`` = vc.validFrom (= vc.issuanceDate), ``exp`` = vc.expirationDate, ``vc`` = the credential.
+
+ES256K signatures are normalised to low S (s <= n/2): libsecp256k1-based verifiers, among them the EBSI JavaScript
+libraries, refuse the high-S twin that a plain ECDSA signer emits half the time; both verify under RFC 7518.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from joserfc import jws
+from joserfc.jwk import ECKey
+
+from verifier.base58btc import b58encode
+from verifier.jwtvc import CURVE_OF_ALG
+
+VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
+_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def new_ebsi_did(random: bytes | None = None) -> str:
+    """A legal entity's ``did:ebsi`` (EBSI DID method v1): ``z`` + base58btc(0x01 || 16 random bytes)."""
+    random = os.urandom(16) if random is None else random
+    if len(random) != 16:
+        raise ValueError(f"a did:ebsi subject identifier is 16 bytes, got {len(random)}")
+    return "did:ebsi:z" + b58encode(b"\x01" + random)
+
+
+def utc_text(when: datetime) -> str:
+    """``2025-01-01T00:00:00Z``: the VCDM 1.1 date-time form every EBSI schema accepts."""
+    if when.tzinfo is None:
+        raise ValueError(f"{when!r} has no time zone")
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class JwtSigner:
+    """A DID's signing key for credential JWTs. ``kid`` is ``<did>#<RFC 7638 thumbprint>``, as EBSI names methods."""
+
+    did: str
+    alg: str
+    key: ECKey  # holds the private key: never logged, never put in a report
+
+    def __post_init__(self) -> None:
+        if self.alg not in CURVE_OF_ALG:
+            raise ValueError(f"alg must be one of {sorted(CURVE_OF_ALG)}, got {self.alg!r}")
+        if self.key.as_dict(private=False).get("crv") != CURVE_OF_ALG[self.alg]:
+            raise ValueError(f"{self.alg} needs a {CURVE_OF_ALG[self.alg]} key")
+
+    @classmethod
+    def generate(cls, did: str, alg: str = "ES256") -> JwtSigner:
+        return cls(did, alg, ECKey.generate_key(CURVE_OF_ALG[alg], private=True))
+
+    @classmethod
+    def from_private_jwk(cls, did: str, jwk: Mapping[str, Any], alg: str | None = None) -> JwtSigner:
+        alg = alg or next(a for a, c in CURVE_OF_ALG.items() if c == jwk.get("crv"))
+        return cls(did, alg, ECKey.import_key(dict(jwk)))
+
+    def __repr__(self) -> str:  # the dataclass default would print the key object; keys are never shown
+        return f"JwtSigner(did={self.did!r}, alg={self.alg!r}, kid={self.kid!r})"
+
+    @property
+    def fragment(self) -> str:
+        return self.key.thumbprint()
+
+    @property
+    def kid(self) -> str:
+        return f"{self.did}#{self.fragment}"
+
+    def public_jwk(self) -> dict[str, str]:
+        return {k: v for k, v in self.key.as_dict(private=False).items() if k in ("kty", "crv", "x", "y")}
+
+    def private_jwk(self) -> dict[str, str]:
+        return dict(self.key.as_dict(private=True))
+
+    def verification_method(self) -> dict[str, Any]:
+        """The DID document entry of this key (JsonWebKey2020, as EBSI's DID Registry shows keys)."""
+        return {"id": self.kid, "type": "JsonWebKey2020", "controller": self.did, "publicKeyJwk": self.public_jwk()}
+
+
+def _low_s(token: str) -> str:
+    head, payload, signature = token.split(".")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    r, s = raw[:32], int.from_bytes(raw[32:], "big")
+    if s <= _SECP256K1_N // 2:
+        return token
+    fixed = base64.urlsafe_b64encode(r + (_SECP256K1_N - s).to_bytes(32, "big")).rstrip(b"=").decode()
+    return f"{head}.{payload}.{fixed}"
+
+
+def _numeric_date(value: Any, field: str) -> int:
+    if not isinstance(value, str):
+        raise ValueError(f"vc.{field}: expected a date-time, got {value!r}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"vc.{field}: {value!r} has no time zone")
+    return int(parsed.timestamp())
+
+
+def sign_credential_jwt(vc: Mapping[str, Any], signer: JwtSigner) -> str:
+    """The compact JWS of a VCDM 1.1 credential issued by ``signer.did`` (claims derived from the credential)."""
+    issuer = vc.get("issuer")
+    issuer = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    if issuer != signer.did:
+        raise ValueError(f"vc.issuer {issuer!r} is not the signer's DID {signer.did}")
+    if vc.get("validFrom") != vc.get("issuanceDate"):
+        raise ValueError("vc.validFrom and vc.issuanceDate must be equal (EBSI VC framework)")
+    subject = vc.get("credentialSubject")
+    claims: dict[str, Any] = {"jti": vc["id"]}
+    if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
+        claims["sub"] = subject["id"]
+    claims.update(iss=issuer, nbf=_numeric_date(vc["validFrom"], "validFrom"))
+    if vc.get("expirationDate") is not None:
+        claims["exp"] = _numeric_date(vc["expirationDate"], "expirationDate")
+    claims.update(iat=_numeric_date(vc["issued"], "issued"), vc=dict(vc))
+    header = {"alg": signer.alg, "typ": "JWT", "kid": signer.kid}
+    payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    token = jws.serialize_compact(header, payload, signer.key, algorithms=[signer.alg])
+    return _low_s(token) if signer.alg == "ES256K" else token
