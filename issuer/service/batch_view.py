@@ -26,7 +26,7 @@ STATE_TEXT = {
 STATUS_WORDS = {"done": "done", "current": "in progress", "waiting": "waiting", "failed": "failed"}
 RUNNING = frozenset({BatchState.SEALED, BatchState.SIGNED, BatchState.TREE_BUILT, BatchState.ANCHOR_SENT,
                      BatchState.CONFIRMED})
-REFRESH_SECONDS = 2
+REFRESH_SECONDS = 3
 
 # (state reached when the step is done, label)
 _STEPS = ((BatchState.SIGNED, "Credentials signed"), (BatchState.TREE_BUILT, "Merkle tree built"),

@@ -128,8 +128,15 @@ def logout_submit(request: Request) -> Response:
 
 # ── dashboard ───────────────────────────────────────────────────────────────────────────────────────────────
 
+def _reloading(running: int | None, reload: str) -> dict[str, Any]:
+    """The page reloads itself while a batch runs, unless the reader turned that off (WCAG 2.2.1: a time limit the
+    user can turn off); the page says which, with a link to switch."""
+    off = reload == "off"
+    return {"running": running is not None, "refresh": None if off else running, "reload_off": off}
+
+
 @router.get("")
-def dashboard(request: Request, admin: AdminDep, db: DbDep, settings: SettingsDep) -> Response:
+def dashboard(request: Request, admin: AdminDep, db: DbDep, settings: SettingsDep, reload: str = "on") -> Response:
     where = Batch.tenant_id == admin.tenant_id
     batches = list(db.scalars(select(Batch).where(where).order_by(Batch.created_at.desc(), Batch.id).limit(50)))
     total = db.scalar(select(func.count()).select_from(Batch).where(where)) or 0
@@ -143,7 +150,7 @@ def dashboard(request: Request, admin: AdminDep, db: DbDep, settings: SettingsDe
     refresh = min((r for b in batches if (r := refresh_for(b)) is not None), default=None)
     return render(request, "dashboard.html", {
         "batches": batches, "more_batches": total if total > len(batches) else 0, "achievements": achievements,
-        "titles": titles, "confirmations": settings.confirmations, "refresh": refresh}, admin=admin)
+        "titles": titles, "confirmations": settings.confirmations, **_reloading(refresh, reload)}, admin=admin)
 
 
 # ── achievements ────────────────────────────────────────────────────────────────────────────────────────────
@@ -347,7 +354,7 @@ async def roster_issue(roster_id: str, request: Request, admin: AdminDep, db: Db
 
 @router.get("/batches/{batch_id}")
 def batch_page(batch_id: str, request: Request, admin: AdminDep, db: DbDep, settings: SettingsDep,
-               offset: int = 0) -> Response:
+               offset: int = 0, reload: str = "on") -> Response:
     batch = _owned(db, Batch, batch_id, admin.tenant_id)
     if batch is None:
         return not_found(request, admin, "batch")
@@ -359,7 +366,7 @@ def batch_page(batch_id: str, request: Request, admin: AdminDep, db: DbDep, sett
     steps, summary = ladder(batch, settings.confirmations)
     return render(request, "batch.html", {
         "batch": batch, "record": record, "steps": steps, "summary": summary, "credentials": credentials,
-        "delivered": batch.state is BatchState.DELIVERED, "refresh": refresh_for(batch), "offset": offset,
+        "delivered": batch.state is BatchState.DELIVERED, **_reloading(refresh_for(batch), reload), "offset": offset,
         "page_size": PAGE_SIZE, "pages": -(-batch.total // PAGE_SIZE),
         "share_link": lambda token: share.share_link(settings.verifier_url, settings.public_url, token)}, admin=admin)
 

@@ -99,7 +99,7 @@ def test_the_ladder_while_signing_shows_credentials_signed_k_of_n():
                                  ("Merkle tree built", "waiting", "")]
     assert steps[0]["progress"] == (3, 10)
     assert summary == "credentials signed: 3 of 10 credentials"
-    assert refresh_for(batch) == 2
+    assert refresh_for(batch) == 3
 
 
 def test_the_ladder_while_confirming_shows_confirmations_k_of_k():
