@@ -17,6 +17,10 @@ app = typer.Typer(
 app.command("verify")(verify_command)
 app.command("verify-report")(verify_report_command)
 
+from wallet.cli import register as _register_wallet  # noqa: E402 - the learner's commands need only the verifier's
+
+_register_wallet(app)
+
 try:
     from issuer.cli import register as _register_issuer
 except ImportError as _exc:  # only the verifier is installed (no web3 / eth-tester / pyyaml)

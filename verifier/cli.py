@@ -101,6 +101,9 @@ def verify_command(
     """Verify credentials: signature, integrity, Merkle inclusion, anchor, validity; exit 0 only if all verify."""
     data_dir = data_dir or data_dir_default()
     networks: list[NetworkConfig] = []
+    offline: Annotated[bool, typer.Option("--offline", help="FILES are offline bundles (anchorcred wallet bundle): "
+                                          "checked with no network; a ledger node of the networks configuration, if "
+                                          "any, confirms the block")] = False,
     try:
         if networks_file is not None:
             networks = load_networks(networks_file)
@@ -122,6 +125,11 @@ def verify_command(
     try:
         for p in did_documents:
             resolver.add(json.loads(read_limited(p, MAX_CREDENTIAL_BYTES)), f"file {p}")
+    if offline:  # the bundle brings its own evidence (wallet/offline.py); the networks only confirm its block
+        from wallet.offlinecli import verify_offline
+
+        console = Console(highlight=False, emoji=False, soft_wrap=True)
+        raise typer.Exit(verify_offline(files, networks, as_json=as_json, console=console, max_bytes=64 << 20))
         # The issuer writes its did:web document beside the credentials, at <out>/.well-known/did.json. Such a file
         # travels with the credentials, so it never replaces a document named with --did-document, and every check
         # that uses it says where it came from.

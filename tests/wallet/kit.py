@@ -50,7 +50,7 @@ def holder_batch(out_dir: Path, wallet: Wallet, *, other_did: str = "did:key:z6M
     return chain, batch
 
 
-class TesterTransport:
+class EthTesterTransport:
     """eth-tester's provider wants block numbers as integers where JSON-RPC sends hex quantities; everything else is
     passed through (the wallet speaks plain JSON-RPC to real nodes)."""
 
