@@ -97,13 +97,13 @@ def verify_command(
     did_documents: Annotated[list[Path], typer.Option("--did-document", help="A DID document to trust (repeatable)")] = [],
     min_confirmations: Annotated[int, typer.Option(help="Confirmations an anchor needs")] = 1,
     data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: $ANCHORCRED_DATA or .anchorcred)")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="FILES are offline bundles (anchorcred wallet bundle): "
+                                          "checked with no network; a ledger node of the networks configuration, if "
+                                          "any, confirms the block")] = False,
 ) -> None:
     """Verify credentials: signature, integrity, Merkle inclusion, anchor, validity; exit 0 only if all verify."""
     data_dir = data_dir or data_dir_default()
     networks: list[NetworkConfig] = []
-    offline: Annotated[bool, typer.Option("--offline", help="FILES are offline bundles (anchorcred wallet bundle): "
-                                          "checked with no network; a ledger node of the networks configuration, if "
-                                          "any, confirms the block")] = False,
     try:
         if networks_file is not None:
             networks = load_networks(networks_file)
@@ -120,16 +120,16 @@ def verify_command(
         except AnchorcredError as exc:
             fail_usage(exc.diagnostics())
         networks = [n for n in networks if n.chain_id != chain_id] + extra
-
-    resolver = DidResolver()
-    try:
-        for p in did_documents:
-            resolver.add(json.loads(read_limited(p, MAX_CREDENTIAL_BYTES)), f"file {p}")
     if offline:  # the bundle brings its own evidence (wallet/offline.py); the networks only confirm its block
         from wallet.offlinecli import verify_offline
 
         console = Console(highlight=False, emoji=False, soft_wrap=True)
         raise typer.Exit(verify_offline(files, networks, as_json=as_json, console=console, max_bytes=64 << 20))
+
+    resolver = DidResolver()
+    try:
+        for p in did_documents:
+            resolver.add(json.loads(read_limited(p, MAX_CREDENTIAL_BYTES)), f"file {p}")
         # The issuer writes its did:web document beside the credentials, at <out>/.well-known/did.json. Such a file
         # travels with the credentials, so it never replaces a document named with --did-document, and every check
         # that uses it says where it came from.
