@@ -34,7 +34,7 @@ except ImportError as _exc:  # only the verifier is installed (no web3 / eth-tes
         )
         raise typer.Exit(2)
 
-    for _name in ("issue", "devnet", "demo"):
+    for _name in ("issue", "devnet", "demo", "export-europass"):
         app.command(
             _name,
             context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

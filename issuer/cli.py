@@ -390,3 +390,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(devnet_app, name="devnet")
     app.add_typer(stack_app, name="stack")
     app.command("demo")(demo_command)
+    from issuer.europass_cli import export_europass_command
+
+    app.command("export-europass")(export_europass_command)

@@ -19,6 +19,7 @@ from verifier.did import ResolvedDid, did_of, has_relationship, methods, public_
 from verifier.document import EDDSA_SUITE, ParsedCredential, parse_datetime, proof_list
 from verifier.errors import AnchorcredError, InvalidInputError
 from verifier.euelements import find_eu_element_problems
+from verifier import keyhistory
 from verifier.ledger.base import AnchorEvidence
 from verifier.merkle import root_from_path
 from verifier.report import CheckResult, Status
@@ -38,6 +39,12 @@ class Evidence:
     anchor_error: str | None = None  # the ledger could not be asked (unavailable, not configured)
     anchor_label: str | None = None  # readable network name from configuration
     min_confirmations: int = 1
+    # The issuer's key events on the anchor's chain (verifier.keyhistory), or why they were not read: unavailable
+    # (``key_history_error``: a revocation cannot be ruled out) or not readable there at all (``key_history_note``:
+    # no registry on that chain; judged on the DID document alone).
+    key_history: Any = None  # verifier.keyhistory.LedgerKeyHistory
+    key_history_error: str | None = None
+    key_history_note: str | None = None
     # Issuer trust (verifier.trust): the configured roots, what the registry said, or why it could not be read.
     trust_roots: frozenset[str] = frozenset()
     trust: Any = None  # verifier.trustregistry.TrustEvidence
@@ -54,6 +61,8 @@ class Workspace:
     leaf: bytes | None = None
     integrity_ok: bool = False
     inclusion_ok: bool = False
+    anchored: Any = None  # keyhistory.AnchorMoment once the anchor check established the block (signature uses it)
+    anchor_unknown: str | None = None  # why the anchoring time could not be had (ledger out of reach)
 
 
 
@@ -122,7 +131,9 @@ def check_signature(cred: ParsedCredential, ev: Evidence, canon: Canonicalizer, 
     vm = verification_method(ev.issuer.document, vm_id)
     if vm is None:
         return _result("signature", t, Status.FAIL, f"key {vm_id} not found in the issuer's DID document ({ev.issuer.source})")
-    if not has_relationship(ev.issuer.document, vm_id, "assertionMethod"):
+    if not has_relationship(ev.issuer.document, vm_id, "assertionMethod") and not (
+        "retired" in vm or "revoked" in vm  # a key of the history: judged by its dates below
+    ):
         return _result("signature", t, Status.FAIL, f"key {vm_id} is not an assertionMethod of {ev.issuer.did}")
     try:
         key = public_key_of(vm)
@@ -143,7 +154,37 @@ def check_signature(cred: ParsedCredential, ev: Evidence, canon: Canonicalizer, 
             f"{EDDSA_SUITE} signature does not verify with {vm_id}: the signed content was changed, or another key "
             f"signed it (key from {ev.issuer.source})",
         )
-    return _result("signature", t, Status.PASS, f"{EDDSA_SUITE} signature valid, key {vm_id} ({ev.issuer.source})")
+    valid = f"{EDDSA_SUITE} signature valid, key {vm_id} ({ev.issuer.source})"
+    if ev.issuer.did.startswith("did:key:"):
+        return _result("signature", t, Status.PASS, valid)  # a did:key is its one key: it has no history
+    return _judge_key_history(t, valid, vm_id, proof, ev, ws)
+
+
+def _key_history_source(ev: Evidence) -> str:
+    if ev.key_history is not None:
+        return f"DID document and the ledger's key events on chain {ev.key_history.chain_id}"
+    if ev.key_history_error is not None:
+        return f"DID document only; ledger key history unavailable: {ev.key_history_error}"
+    return f"DID document only; ledger key history not read: {ev.key_history_note or 'the credential names no anchor'}"
+
+
+def _judge_key_history(t: str, valid: str, vm_id: str, proof: dict, ev: Evidence, ws: Workspace) -> CheckResult:
+    """A valid signature counts only if its key was neither revoked nor retired before the credential was anchored
+    (docs/formats.md, "Key history"): the anchoring block is a time a key thief cannot backdate."""
+    tl = keyhistory.timeline(ev.issuer.document, vm_id, ev.key_history)
+    judged = keyhistory.judge_signing_key(tl, anchored=ws.anchored, anchor_unknown=ws.anchor_unknown,
+                                          signed_at=parse_datetime(proof.get("created")))
+    if judged.valid is False:
+        return _result("signature", t, Status.FAIL, f"signature by a key no longer valid then: {judged.note}")
+    if judged.valid is None:
+        return _result("signature", t, Status.INDETERMINATE, f"{valid}, but {judged.note}")
+    if ev.key_history_error is not None and ws.anchored is not None:
+        # (Without an anchoring time the anchor check is grey already, for the same ledger: not said twice.)
+        return _result("signature", t, Status.INDETERMINATE,
+                       f"{valid}, but the issuer's key history on the ledger could not be read "
+                       f"({ev.key_history_error}): a revocation cannot be ruled out")
+    note = judged.note or "key neither retired nor revoked"
+    return _result("signature", t, Status.PASS, f"{valid}; {note} ({_key_history_source(ev)})")
 
 
 # 3 ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -227,6 +268,7 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
     where = f"chain {anchor.network}" + (f" ({ev.anchor_label})" if ev.anchor_label else "")
     if ev.anchor is None:
         if ev.anchor_error:
+            ws.anchor_unknown = ev.anchor_error
             return _result("anchor", t, Status.INDETERMINATE, f"{where}: {ev.anchor_error}")
         return _result("anchor", t, Status.FAIL, f"transaction {anchor.tx_hash} not found on {where}")
     a = ev.anchor
@@ -246,6 +288,7 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
                 f"registry records root by {a.registry_sender}, but transaction was sent by {a.sender}",
             )
     if ev.issuer is None:
+        ws.anchor_unknown = f"issuer DID document unavailable: {ev.issuer_error}"
         return _result("anchor", t, Status.INDETERMINATE, f"issuer DID document unavailable, sender {a.sender} cannot be tied to it: {ev.issuer_error}")
     vm_id = cred.merkle_proof.get("verificationMethod") if cred.merkle_proof else None
     if vm_id is not None and (not isinstance(vm_id, str) or did_of(vm_id) != ev.issuer.did):
@@ -263,6 +306,12 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
             "anchor", t, Status.FAIL,
             f"sender {a.sender} is not the issuer's anchoring address (expected {expected}, from {ev.issuer.source})",
         )
+    # The sender must have been the issuer's at the anchoring block: not yet retired or revoked (key history).
+    moment = keyhistory.AnchorMoment(a.block_time, a.block_number, a.chain_id)
+    held = keyhistory.judge_anchoring_key(
+        keyhistory.timeline(ev.issuer.document, bound[a.sender.lower()], ev.key_history), moment)
+    if held.valid is False:
+        return _result("anchor", t, Status.FAIL, f"sender {a.sender} was not the issuer's at that block: {held.note}")
     created = parse_datetime(cred.merkle_proof.get("created")) if cred.merkle_proof else None
     if created is not None and created > a.block_time + CLOCK_SKEW:
         return _result(
@@ -271,11 +320,20 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
         )
     when = a.block_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     summary = f"root {_short(m.merkle_root)} in tx {_short(a.tx_hash)}, block {a.block_number}, {when}, by {bound[a.sender.lower()]}"
+    ws.anchored = moment  # known, if not final: the signature is judged at it either way
     if a.confirmations < ev.min_confirmations:
         return _result(
             "anchor", t, Status.INDETERMINATE,
             f"{summary}; {a.confirmations} confirmation(s), {ev.min_confirmations} required",
         )
+    if ev.key_history_error is not None:
+        return _result(
+            "anchor", t, Status.INDETERMINATE,
+            f"{summary}; the issuer's key history on the ledger could not be read ({ev.key_history_error}): whether "
+            "the sender's key was revoked before cannot be told",
+        )
+    if held.note:
+        summary = f"{summary}; {held.note}"
     how = {"contract": "registry record matches", "call": "anchor() call, registry not configured", "calldata": "root in calldata"}
     return _result(
         "anchor", t, Status.PASS,

@@ -24,6 +24,7 @@ from verifier.did import DidResolver
 from verifier.document import ParsedCredential, parse_credential
 from verifier.errors import AnchorcredError, EvidenceUnavailableError, InvalidInputError
 from verifier.euelements import eu_elements_summary
+from verifier.keyevidence import gather_key_history
 from verifier.ledger.base import AnchorRef, LedgerReader
 from verifier.trust import check_issuer_trust
 from verifier.trustregistry import TrustRegistryReader, gather_trust
@@ -158,13 +159,13 @@ class Verifier:
         """The checks, in their fixed order, on values only; with the issuer and anchor summaries."""
         ws = checks.Workspace()
         canon = self._canon
-        results = (
-            checks.check_format(cred, canon, ws),
-            checks.check_signature(cred, evidence, canon, ws),
-            checks.check_integrity(cred, canon, ws),
-            checks.check_merkle_inclusion(cred, ws),
-        )
+        fmt = checks.check_format(cred, canon, ws)
+        integrity = checks.check_integrity(cred, canon, ws)
+        inclusion = checks.check_merkle_inclusion(cred, ws)
         anchor = checks.check_anchor(cred, evidence, ws)
+        # The signature is judged at the anchoring time (key history), so it runs after the anchor check; it is
+        # reported in its place.
+        results = (fmt, checks.check_signature(cred, evidence, canon, ws), integrity, inclusion)
         results = (*results, anchor, check_issuer_trust(cred, evidence, anchor), checks.check_validity(cred, now=now))
         return results, self._issuer_summary(cred, evidence), self._anchor_summary(cred, evidence)
 
@@ -215,12 +216,18 @@ class Verifier:
                     trust = gather_trust(self._trust, cred.issuer_id, roots)
                 except EvidenceUnavailableError as exc:
                     trust_error = exc.diagnostics()
+        history = gather_key_history(self._ledger, issuer, cred, local_only=local_only)
+        if history is None:
+            return None  # local_only, and the key events are not cached
         return checks.Evidence(
             issuer=issuer,
             issuer_error=issuer_error,
             anchor=anchor,
             anchor_error=anchor_error,
             anchor_label=label,
+            key_history=history.events,
+            key_history_error=history.error,
+            key_history_note=history.note,
             trust_roots=roots,
             trust=trust,
             trust_error=trust_error,

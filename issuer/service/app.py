@@ -27,7 +27,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from issuer.service import api, vcapi
+from issuer.service import api, europass_api, vcapi
 from issuer.service.bootstrap import bootstrap
 from issuer.service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, limit_by_content_type
 from issuer.service.problems import document_problems, install_problem_handlers
@@ -132,6 +132,7 @@ def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) ->
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(api.public_router)
     app.include_router(api.router)
+    app.include_router(europass_api.router)  # before the VC-API's GET /credentials/{id:path}
     app.include_router(vcapi.router)
     app.include_router(vcapi.share_router)
     pages_router = _pages_router()

@@ -91,6 +91,11 @@ class CachingReader:
         """(cached, the evidence) without reading the ledger: a caller can tell whether ``read_anchor`` needs I/O."""
         return self._get((ref.chain_id, ref.tx_hash, bytes(root)))
 
+    def peek_key_events(self, chain_id: int, registry: str | None, controller: str) -> tuple[bool, list[KeyEvent]]:
+        """(cached, the events) of ``key_events`` without reading the ledger (the verifier service's fast lane)."""
+        hit, value = self._get(("key_events", chain_id, registry, controller))
+        return hit, list(value) if hit else []
+
     def peek_status(self, chain_id: int, registry: str | None, publisher: str,
                     list_id: bytes) -> tuple[bool, StatusRecord | None]:
         """(cached, the record) of ``status_of`` without reading the ledger."""
