@@ -390,6 +390,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(devnet_app, name="devnet")
     app.add_typer(stack_app, name="stack")
     app.command("demo")(demo_command)
+    from issuer.keys_cli import keys_app  # imports this module: registered once both are loaded
+
+    app.add_typer(keys_app, name="keys")
     from issuer.europass_cli import export_europass_command
 
     app.command("export-europass")(export_europass_command)
