@@ -184,6 +184,8 @@ class Stack:
             "ISSUER_RPC_URL": rpc_url,
             "ISSUER_REGISTRY_ADDRESS": registry,
             "ISSUER_CONFIRMATIONS": "1",
+            # The devnet: the service funds its tenants' anchoring addresses from anvil's public dev account.
+            "ISSUER_DEV_CHAIN": "true",
             "ISSUER_SECRET_KEY": _secret_file(self.folder / "secret-key", lambda: secrets.token_urlsafe(32)),
             "ISSUER_BOOTSTRAP_TENANT": DEMO_TENANT,
             "ISSUER_ADMIN_PASSWORD": _secret_file(self.folder / "admin-password", lambda: secrets.token_urlsafe(12)),
@@ -244,21 +246,10 @@ class Stack:
         """Issues examples/ through the issuer's API, waits for delivery, verifies each credential at the verifier."""
         import yaml
 
-        from issuer.ledger.devnet import fund_from_dev_account
-
         issuer, verifier = urls["issuer"], urls["verifier"]
         headers = {"Authorization": f"Bearer {self.api_key()}"}
         with httpx.Client(base_url=issuer, headers=headers, timeout=60) as client:
             did_doc = _ok(client.get(f"/tenants/{DEMO_TENANT}/did.json"), "the demo tenant's DID document")
-            for vm in did_doc.get("verificationMethod", []):
-                account = vm.get("blockchainAccountId", "")
-                if account:
-                    from issuer.cli import DEVNET_CHAIN_ID
-                    from issuer.ledger.devnet import Devnet
-                    w3 = Devnet(self.data_dir / "devnet", chain_id=DEVNET_CHAIN_ID, port=self.ports.devnet).web3()
-                    address = account.rsplit(":", 1)[-1]
-                    if w3.eth.get_balance(address) < 10**17:
-                        fund_from_dev_account(w3, address, 10**18)
             spec = yaml.safe_load((EXAMPLES / "achievement.yaml").read_text("utf-8"))
             spec["awarding_body"]["did"] = did_doc["id"]
             achievement = _ok(client.post("/achievements", json=spec), "creating the example achievement")
