@@ -303,3 +303,62 @@ class StatusPublication(Base):
     created_at: Mapped[datetime] = _now_column()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now(), nullable=False)
+
+
+# ── key history (issuer.keys; docs/formats.md "Key history") ─────────────────────────────────────────────────────
+
+class TenantKey(Base):
+    """One key a tenant used (``issuer.keys.KeyRecord``): role, number, public key and dates. The current keys'
+    secrets stay sealed in ``tenants``; an anchoring key rotated out keeps its sealed secret here only until it has
+    recorded its own retirement on the ledger (then it is dropped)."""
+
+    __tablename__ = "tenant_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "role", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)  # "signing" | "anchoring"
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    public_key: Mapped[str] = mapped_column(String(66), nullable=False)  # hex: Ed25519 raw, secp256k1 compressed
+    created: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was rotated or revoked (the issuer's records)
+    retiring_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class KeyEventState(str, enum.Enum):
+    """A key event's ``recordKeyEvent`` transaction, persisted before each side effect (like a batch's anchor):
+
+        pending ──tx signed & saved, then broadcast──▶ sent ──mined, k confirmations──▶ recorded     (any ──▶ failed)
+    """
+
+    PENDING = "pending"
+    SENT = "sent"
+    RECORDED = "recorded"
+    FAILED = "failed"
+
+
+class TenantKeyEvent(Base):
+    """One key event of a tenant to record on the ledger, in ``id`` order: ``kind`` (1 added, 2 retired, 3 revoked)
+    of its key (role, number), sent by its anchoring key ``sender`` (a number)."""
+
+    __tablename__ = "tenant_key_events"
+    __table_args__ = (Index("ix_tenant_key_events_tenant_state", "tenant_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[int] = mapped_column(Integer, nullable=False)
+    sender: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[KeyEventState] = mapped_column(Enum(KeyEventState, native_enum=False, length=16), nullable=False)
+    chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    anchoring_address: Mapped[str | None] = mapped_column(String(42))
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_column()
