@@ -129,3 +129,108 @@ def sign_credential_jwt(vc: Mapping[str, Any], signer: JwtSigner) -> str:
     payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     token = jws.serialize_compact(header, payload, signer.key, algorithms=[signer.alg])
     return _low_s(token) if signer.alg == "ES256K" else token
+
+
+# ── EBSI-profile micro-credentials ───────────────────────────────────────────────────────────────────────────────
+TIR_PATH = "/trusted-issuers-registry/v5/issuers"
+TSR_PATH = "/trusted-schemas-registry/v3/schemas"
+ATTESTATION_SCHEMA_ID = "zDpWGUBenmqXzurskry9Nsk6vq2R8thh9VSeoRqguoyMD"  # EBSI Verifiable Attestation 2024-01 (npm 1.3.0)
+STATUS_LIST_SCHEMA_ID = "z7DmpwC9doRxZrtQ9PBjz8qQgGWqojkGExELnrw1x8qdi"  # EBSI StatusList2021 credential 2024-01
+EDC_TYPE = "EuropeanDigitalCredential"
+_JWK_JCS_PUB = b"\xd1\xd6\x03"  # multicodec jwk_jcs-pub (0xeb51) as a varint
+
+
+def ebsi_did_key(did: str) -> str:
+    """The same key as an EBSI natural person's ``did:key``: multicodec jwk_jcs-pub of the key's JCS-canonical JWK
+    (EBSI key DID method; the EBSI libraries resolve no other did:key codec). ``did:key:z6Mk…`` (Ed25519) in."""
+    from verifier import keys
+
+    if keys.multibase_decode(did.removeprefix("did:key:")).startswith(_JWK_JCS_PUB):
+        return did  # already jwk_jcs-pub
+    key = keys.decode_multikey(did.removeprefix("did:key:"))
+    jwk = keys.public_key_to_jwk(key)
+    canonical = json.dumps({k: jwk[k] for k in sorted(jwk) if k in ("crv", "kty", "x", "y")}, separators=(",", ":"))
+    return "did:key:z" + b58encode(_JWK_JCS_PUB + canonical.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """Where a credential's revocation bit lives: list ``list_url`` (served under the registry's proxy path), ``index``."""
+
+    list_url: str
+    index: int
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": f"{self.list_url}#{self.index}", "type": "StatusList2021Entry", "statusPurpose": "revocation",
+                "statusListIndex": str(self.index), "statusListCredential": self.list_url}
+
+
+def status_list_url(registry_url: str, did: str, proxy_id: str, list_id: str) -> str:
+    """EBSI's status list location: under the issuer's proxy in the Trusted Issuers Registry."""
+    return f"{registry_url.rstrip('/')}{TIR_PATH}/{did}/proxies/{proxy_id}/credentials/status/{list_id}"
+
+
+def ebsi_attestation(credential: Mapping[str, Any], *, issuer_did: str, registry_url: str, accreditation_url: str,
+                     status: StatusEntry, schema_id: str) -> dict[str, Any]:
+    """The EBSI-profile (VCDM 1.1) ``VerifiableAttestation`` of an anchorcred credential, unsigned.
+
+    The subject and issuer are the Europass (ELM 3) ones of ``issuer.europass.to_europass`` (the 16 EU elements in
+    ``credentialSubject.hasClaim``); the issuer is the university's ``did:ebsi`` (the TI of the trust registry), the
+    learner the EBSI ``did:key`` of their key; ``termsOfUse`` names the TI's accreditation in the registry.
+    """
+    from issuer.europass import to_europass  # the ELM mapping lives there (verifier.elm.MAPPING)
+
+    edc = to_europass(dict(credential))
+    subject = dict(edc["credentialSubject"])
+    subject["id"] = ebsi_did_key(subject["id"])
+    issuer = {**edc["issuer"], "id": issuer_did}
+    valid_from = edc["validFrom"]
+    vc: dict[str, Any] = {
+        "@context": edc["@context"],
+        "id": edc["id"],
+        "type": ["VerifiableCredential", "VerifiableAttestation", EDC_TYPE],
+        "issuer": issuer,
+        "issuanceDate": valid_from,
+        "validFrom": valid_from,
+        "issued": edc.get("issued", valid_from),
+        "credentialSubject": subject,
+        "credentialSchema": [
+            {"id": f"{registry_url.rstrip('/')}{TSR_PATH}/{ATTESTATION_SCHEMA_ID}", "type": "FullJsonSchemaValidator2021"},
+            {"id": f"{registry_url.rstrip('/')}{TSR_PATH}/{schema_id}", "type": "FullJsonSchemaValidator2021"},
+        ],
+        "termsOfUse": {"id": accreditation_url, "type": "IssuanceCertificate"},
+        "credentialStatus": status.to_json(),
+    }
+    if edc.get("validUntil"):
+        vc["expirationDate"] = edc["validUntil"]
+    return vc
+
+
+def status_list_vc(*, issuer_did: str, list_url: str, revoked: set[int] | frozenset[int], size: int = 131_072,
+                   issued: datetime, registry_url: str, valid_until: datetime | None = None) -> dict[str, Any]:
+    """A StatusList2021 credential (EBSI 2024-01 schema): GZIP bitstring, bit 0 the most significant of byte 0, in
+    base64 without padding (what the EBSI library decodes). ``size`` bits: 131,072 (16 KiB) hides a batch."""
+    import gzip
+
+    if size % 8 or size <= 0 or any(not 0 <= i < size for i in revoked):
+        raise ValueError(f"size must be a positive multiple of 8 and every index below it (size {size})")
+    bits = bytearray(size // 8)
+    for i in revoked:
+        bits[i // 8] |= 0x80 >> (i % 8)
+    encoded = base64.b64encode(gzip.compress(bytes(bits), mtime=0)).rstrip(b"=").decode("ascii")
+    vc: dict[str, Any] = {
+        "@context": [VC1_CONTEXT],
+        "id": list_url,
+        "type": ["VerifiableCredential", "VerifiableAttestation", "StatusList2021Credential"],
+        "issuer": issuer_did,
+        "issuanceDate": utc_text(issued),
+        "validFrom": utc_text(issued),
+        "issued": utc_text(issued),
+        "credentialSubject": {"id": f"{list_url}#list", "type": "StatusList2021", "statusPurpose": "revocation",
+                              "encodedList": encoded},
+        "credentialSchema": {"id": f"{registry_url.rstrip('/')}{TSR_PATH}/{STATUS_LIST_SCHEMA_ID}",
+                             "type": "FullJsonSchemaValidator2021"},
+    }
+    if valid_until is not None:
+        vc["expirationDate"] = utc_text(valid_until)
+    return vc
