@@ -1,0 +1,1 @@
+"""The learner's page (FastAPI, local only): wallet/service/app.py."""
