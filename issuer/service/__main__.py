@@ -4,6 +4,7 @@
     python -m issuer.service create-tenant SLUG --name NAME [--admin-password-env VAR]
     python -m issuer.service create-key SLUG --scope issue [--scope revoke ...] [--name NAME]
     python -m issuer.service serve [--host H] [--port P]
+    python -m issuer.service revoke|suspend|reinstate SLUG ID... --reason TEXT [--ids-file FILE]
 
 Settings come from ``ISSUER_*`` variables (``issuer/service/settings.py``). A new API key is printed once, to stdout;
 it is stored only as a hash. A password is read from the environment variable named by ``--admin-password-env``,
@@ -100,6 +101,50 @@ def cmd_create_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """revoke / suspend / reinstate: recorded in the database; the running service's status publisher publishes the
+    change (one ledger transaction per list, with every other change made meanwhile)."""
+    import getpass
+    import socket
+
+    from issuer.status.changes import StatusChangeError, change_status
+    from issuer.store.tenants import get_tenant
+
+    ids = list(args.ids)
+    if args.ids_file:
+        try:
+            with open(args.ids_file, encoding="utf-8") as fh:
+                ids += [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]
+        except OSError as exc:
+            raise CliError(f"--ids-file {args.ids_file}: {exc.strerror or exc}") from None
+    if not ids:
+        raise CliError("name at least one credential id (arguments, or --ids-file with one id per line)")
+    settings = _settings()
+    engine, maker = _sessions(settings)
+    try:
+        with maker() as session:
+            tenant = get_tenant(session, args.slug)
+            if tenant is None:
+                raise CliError(f"no tenant {args.slug!r}")
+            actor = f"cli {getpass.getuser()}@{socket.gethostname()}"[:200]
+            try:
+                result = change_status(session, tenant.id, ids, args.command, reason=args.reason, actor=actor)
+            except StatusChangeError as exc:
+                details = [f"  {cid}: no such credential for tenant {tenant.slug!r}" for cid in exc.unknown[:20]]
+                details += [f"  {cid}: {why}" for cid, why in list(exc.conflicts.items())[:20]]
+                raise CliError("nothing changed: " + str(exc) + ("\n" + "\n".join(details) if details else ""))
+            session.commit()
+    finally:
+        engine.dispose()
+    done = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[args.command]
+    print(f"{done} {len(result.changed)} credential(s)" + (f"; {len(result.unchanged)} unchanged (already so)"
+                                                         if result.unchanged else ""))
+    if result.changed:
+        print("the running issuer service publishes the change (one ledger transaction per status list); "
+              "follow it with GET /credentials/{id}/status")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -129,6 +174,14 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--scope", action="append", required=True, choices=["issue", "revoke", "admin"])
     k.add_argument("--name", default="cli key")
     k.set_defaults(func=cmd_create_key)
+    for name, what in (("revoke", "revoke credentials, for good"), ("suspend", "suspend credentials"),
+                       ("reinstate", "lift the suspension of credentials")):
+        c = sub.add_parser(name, help=f"{what} (published by the running service)")
+        c.add_argument("slug", help="the tenant")
+        c.add_argument("ids", nargs="*", metavar="ID", help="credential ids (urn:uuid:...)")
+        c.add_argument("--reason", required=True, help="why (kept in the issuer's records)")
+        c.add_argument("--ids-file", metavar="FILE", help="more ids, one per line")
+        c.set_defaults(func=cmd_status)
     s = sub.add_parser("serve", help="run the service (uvicorn)")
     s.add_argument("--host")
     s.add_argument("--port", type=int)

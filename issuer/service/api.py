@@ -217,9 +217,10 @@ def get_roster(roster_id: str, principal: KeyDep, db: DbDep, settings: SettingsD
 
 @router.post("/rosters/{roster_id}/issue", status_code=202, response_model=s.RosterIssued, tags=["rosters"],
              summary="Issue a roster as a batch (scope issue)", responses=responses(*AUTH, 404, 409))
-def issue_roster(roster_id: str, principal: IssueDep, db: DbDep) -> s.RosterIssued:
+def issue_roster(roster_id: str, principal: IssueDep, db: DbDep, settings: SettingsDep) -> s.RosterIssued:
     """Creates the batch (202): the batch runner signs, builds the tree, anchors and delivers it; follow it with
-    ``GET /batches/{id}``. Refused (409) while the roster has problems, and once it has been issued."""
+    ``GET /batches/{id}``. Each credential carries revocation and suspension entries in the tenant's status lists.
+    Refused (409) while the roster has problems, and once it has been issued."""
     roster = owned_roster(db, principal.tenant_id, roster_id)
     if roster.problems:
         raise ProblemError(409, "roster-has-problems", "Roster has problems",
@@ -229,7 +230,7 @@ def issue_roster(roster_id: str, principal: IssueDep, db: DbDep) -> s.RosterIssu
         raise ProblemError(409, "already-issued", "Already issued", f"the roster was issued as batch {roster.batch_id}")
     record = db.get(AchievementRecord, roster.achievement_id)
     learners = learners_of(roster.csv_text, roster.mapping, achievement_of(record))
-    batch = store.create_roster_batch(db, principal.tenant, record, learners)
+    batch = store.create_roster_batch(db, principal.tenant, record, learners, public_url=settings.public_url)
     db.flush()
     # Conditional on "not issued yet": of two concurrent requests, one wins; the other's batch is rolled back.
     won = db.execute(update(RosterUpload).where(RosterUpload.id == roster.id, RosterUpload.batch_id.is_(None))

@@ -3,8 +3,9 @@
 Nothing is created at import. The factory builds the app (routes, middleware, the session cookie signed with a key
 derived from ``ISSUER_SECRET_KEY``); its lifespan opens the database (migrating it when ``ISSUER_AUTO_MIGRATE``),
 the ledger provider (``ISSUER_LEDGER``: the embedded chain, or an RPC node), creates the bootstrap tenant when
-configured, and runs the batch runner in a background thread, stopped before the database closes. Tests pass a
-ready ``ledger``. Run: ``uvicorn --factory issuer.service.app:create_app`` or ``python -m issuer.service serve``.
+configured, and runs the batch runner and the status publisher in background threads, stopped before the database
+closes. Tests pass a ready ``ledger``. Run: ``uvicorn --factory issuer.service.app:create_app`` or
+``python -m issuer.service serve``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from issuer.service import api, europass_api, vcapi
+from issuer.service import api, status_api, vcapi
 from issuer.service.bootstrap import bootstrap
 from issuer.service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, limit_by_content_type
 from issuer.service.problems import document_problems, install_problem_handlers
@@ -93,19 +94,29 @@ def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) ->
         maker = make_sessionmaker(engine)
         box = SecretBox(master)
         provider = ledger if ledger is not None else build_ledger(settings)
-        runner = None
+        runner = publisher = None
         try:
             bootstrap(settings, maker, box)
             if settings.run_worker:
+                from issuer.status.publisher import StatusPublisher
+
                 worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
                 runner = BatchRunner(maker, box, provider, confirmations=settings.confirmations,
                                      seal_after=settings.seal_after, seal_at=settings.seal_at, worker_id=worker_id,
                                      poll_interval=settings.worker_poll)
                 runner.start()
+                publisher = StatusPublisher(maker, box, provider, confirmations=settings.confirmations,
+                                            worker_id=worker_id, poll_interval=settings.worker_poll,
+                                            min_interval=settings.status_publish_interval)
+                publisher.start()
             app.state.sessionmaker, app.state.box, app.state.ledger, app.state.runner = maker, box, provider, runner
+            app.state.publisher = publisher
             yield
         finally:
             app.state.sessionmaker = app.state.box = app.state.ledger = app.state.runner = None
+            app.state.publisher = None
+            if publisher is not None:
+                publisher.stop()
             if runner is not None:
                 runner.stop()
             if ledger is None and hasattr(provider, "close"):
@@ -119,7 +130,7 @@ def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.sessionmaker = app.state.box = app.state.ledger = app.state.runner = None
+    app.state.sessionmaker = app.state.box = app.state.ledger = app.state.runner = app.state.publisher = None
     install_problem_handlers(app)
 
     def openapi() -> dict[str, Any]:
@@ -132,12 +143,15 @@ def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) ->
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(api.public_router)
     app.include_router(api.router)
-    app.include_router(europass_api.router)  # before the VC-API's GET /credentials/{id:path}
+    # Before the VC-API's router: its GET /credentials/{id:path} would take /credentials/{id}/status.
+    app.include_router(status_api.public_router)
+    app.include_router(status_api.router)
     app.include_router(vcapi.router)
     app.include_router(vcapi.share_router)
     pages_router = _pages_router()
     if pages_router is not None:
         app.include_router(pages_router)
+        app.include_router(importlib.import_module("issuer.service.status_pages").router)
     if (HERE / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 

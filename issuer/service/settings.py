@@ -56,6 +56,10 @@ class IssuerSettings(BaseSettings):
     auto_migrate: bool = True
     run_worker: bool = Field(True, description="run the batch runner thread in this process")
     worker_poll: float = Field(0.5, gt=0, le=60)
+    # Status lists: a list is published (one ledger transaction) at most once per interval; changes made meanwhile
+    # go out together. Verifiers and caches may keep a served list for status_ttl seconds (Cache-Control max-age).
+    status_publish_interval: float = Field(5.0, ge=0, le=86_400)
+    status_ttl: int = Field(60, ge=0, le=86_400)
 
     # Limits. A credential is a few KiB and a roster row about 200 bytes: far above that, far below harm.
     max_body_bytes: int = Field(1 << 20, ge=1024, description="largest JSON body")

@@ -47,11 +47,13 @@ def _invalid(errors: list[FieldError]) -> ProblemError:
 
 @router.post("/credentials/issue", status_code=201, response_model=s.IssueCredentialResponse,
              summary="Issue a credential (scope issue)", responses=responses(400, 401, 403, 409, 413, 422, 503))
-def issue_credential(body: s.IssueCredentialRequest, principal: IssueDep, db: DbDep, box: BoxDep) -> Response:
+def issue_credential(body: s.IssueCredentialRequest, principal: IssueDep, db: DbDep, box: BoxDep,
+                     settings: SettingsDep) -> Response:
     """Completes the credential (``issuer`` = the tenant's DID, ``id`` urn:uuid if absent, ``validFrom`` now if
-    absent), canonicalizes it (a term no context defines is refused, never dropped), signs it and adds it to the
-    tenant's open batch. The answer carries the signed credential; ``GET /credentials/{id}`` later returns it with its
-    ``merkle-proof-2019`` proof."""
+    absent, ``credentialStatus``: revocation and suspension entries in the tenant's status lists), canonicalizes it
+    (a term no context defines is refused, never dropped), signs it and adds it to the tenant's open batch. The
+    answer carries the signed credential; ``GET /credentials/{id}`` later returns it with its ``merkle-proof-2019``
+    proof."""
     unsupported = sorted((body.options.model_extra or {}).keys())
     if unsupported:
         raise _invalid([FieldError(f"options.{name}", "not supported by this issuer (refused rather than ignored)")
@@ -63,7 +65,7 @@ def issue_credential(body: s.IssueCredentialRequest, principal: IssueDep, db: Db
     if isinstance(cid, str) and len(cid) > 100:
         raise _invalid([FieldError("credential.id", f"at most 100 characters, got {len(cid)}")])
     try:
-        record = store.issue_credential(db, box, principal.tenant, credential)
+        record = store.issue_credential(db, box, principal.tenant, credential, public_url=settings.public_url)
         db.commit()
     except CredentialIdTakenError:
         db.rollback()
