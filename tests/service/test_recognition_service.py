@@ -110,3 +110,19 @@ def test_the_service_makes_its_key_once(tmp_path, embedded):
     with TestClient(create_app(VerifierSettings(data_dir=tmp_path, report_key_file=other),
                                verifier=batch.verifier())) as c:
         assert c.app.state.report_key.did != first and other.exists()
+
+
+def test_the_cli_json_carries_the_scorecard(embedded, tmp_path):
+    """`anchorcred verify --json`: with no ledger configured the anchor is not confirmed, so authenticity is 1."""
+    from typer.testing import CliRunner
+
+    from anchorcred_cli import app
+
+    _, batch = embedded
+    result = CliRunner().invoke(app, ["verify", "--json", "--data-dir", str(tmp_path), "--did-document",
+                                      str(batch.result.did_document), str(batch.result.files[0])])
+    assert result.exit_code == 1, result.output  # partially verified: the anchor could not be checked
+    card = json.loads(result.output)[0]["recognition"]
+    assert [c["id"] for c in card["criteria"]] == CRITERIA
+    authenticity = card["criteria"][1]
+    assert authenticity["score"] == 1 and authenticity["reason"].startswith("signature verified; not confirmed: anchor")
