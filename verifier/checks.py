@@ -39,6 +39,8 @@ class Evidence:
     anchor_error: str | None = None  # the ledger could not be asked (unavailable, not configured)
     anchor_label: str | None = None  # readable network name from configuration
     min_confirmations: int = 1
+    # Status lists (verifier.statuslists.ListEvidence), one per list URL the credential names; () when it names none.
+    status_lists: tuple = ()
     # The issuer's key events on the anchor's chain (verifier.keyhistory), or why they were not read: unavailable
     # (``key_history_error``: a revocation cannot be ruled out) or not readable there at all (``key_history_note``:
     # no registry on that chain; judged on the DID document alone).

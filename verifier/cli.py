@@ -17,6 +17,7 @@ from verifier.did import DidResolver
 from verifier.errors import AnchorcredError
 from verifier.report import Report, Status, Verdict
 from verifier.setup import build_verifier
+from verifier.statuslists import StatusListSource
 from verifier.verify import unreadable_report
 
 MAX_CREDENTIAL_BYTES = 2 << 20  # 2 MiB: far above any real credential, far below harm
@@ -95,13 +96,17 @@ def verify_command(
     chain_id: Annotated[Optional[int], typer.Option("--chain-id", help="Chain id of --rpc-url")] = None,
     registry: Annotated[Optional[str], typer.Option("--registry", help="AnchorRegistry address on --rpc-url")] = None,
     did_documents: Annotated[list[Path], typer.Option("--did-document", help="A DID document to trust (repeatable)")] = [],
+    status_lists: Annotated[list[Path], typer.Option(
+        "--status-list", help="A status list credential (snapshot) to check status with; never fetched (repeatable)",
+    )] = [],
     min_confirmations: Annotated[int, typer.Option(help="Confirmations an anchor needs")] = 1,
     data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: $ANCHORCRED_DATA or .anchorcred)")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="FILES are offline bundles (anchorcred wallet bundle): "
                                           "checked with no network; a ledger node of the networks configuration, if "
                                           "any, confirms the block")] = False,
 ) -> None:
-    """Verify credentials: signature, integrity, Merkle inclusion, anchor, validity; exit 0 only if all verify."""
+    """Verify credentials: signature, integrity, Merkle inclusion, anchor, status, validity; exit 0 only if all
+    verify."""
     data_dir = data_dir or data_dir_default()
     networks: list[NetworkConfig] = []
     try:
@@ -141,7 +146,17 @@ def verify_command(
     except (OSError, ValueError, RecursionError) as exc:
         fail_usage(f"DID document: {exc}")
 
-    setup = build_verifier(networks, resolver, min_confirmations=min_confirmations)
+    # Status lists: only snapshots given here (the CLI never fetches); each is checked against the digest the
+    # issuer anchored, so a snapshot needs no website but an old one is reported as a rollback.
+    lists = StatusListSource()
+    for p in status_lists:
+        try:
+            lists.add_snapshot(json.loads(read_limited(p, MAX_CREDENTIAL_BYTES)), f"snapshot file {p}")
+        except (OSError, ValueError, RecursionError) as exc:
+            fail_usage(f"status list {p}: {exc}")
+        except AnchorcredError as exc:
+            fail_usage(f"status list {p}: {exc.diagnostics()}")
+    setup = build_verifier(networks, resolver, min_confirmations=min_confirmations, status_source=lists)
     verifier = setup.verifier
     now = datetime.now(timezone.utc)
     console = Console(highlight=False)

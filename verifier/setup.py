@@ -16,6 +16,7 @@ from verifier.did import DidResolver
 from verifier.errors import InvalidInputError
 from verifier.ledger.base import LedgerReader
 from verifier.ledger.evm import CachingReader, EvmReader, HttpTransport, LedgerRouter
+from verifier.statuslists import StatusListSource
 from verifier.verify import Verifier, VerifierOptions
 
 
@@ -71,7 +72,9 @@ def build_verifier(
     *,
     min_confirmations: int = 1,
     cache_ttl: float | None = None,
+    status_source: StatusListSource | None = None,
 ) -> VerifierSetup:
+    """``status_source``: where status lists come from (snapshot files; the service's guarded fetcher)."""
     networks = list(networks)
     ledger, transports = build_ledger(networks, cache_ttl=cache_ttl)
     verifier = Verifier(
@@ -82,5 +85,6 @@ def build_verifier(
             network_labels={n.label: n.chain_id for n in networks},
             confirmations_by_chain={n.chain_id: n.min_confirmations for n in networks},
         ),
+        status_source=status_source,
     )
     return VerifierSetup(verifier, transports)

@@ -3,6 +3,7 @@
     1. parse the credential and its proofs                     (pure)
     2. resolve the issuer's DID document                        (DidResolver: local documents or did:key)
     3. read the anchoring transaction and registry record       (LedgerReader, cached per root)
+    3b. get the status lists the credential names, and their anchored digests   (StatusListSource, cached per list)
     4. run the checks in their fixed order with one `now`       (pure)
 """
 
@@ -25,10 +26,12 @@ from verifier.document import ParsedCredential, parse_credential
 from verifier.errors import AnchorcredError, EvidenceUnavailableError, InvalidInputError
 from verifier.euelements import eu_elements_summary
 from verifier.keyevidence import gather_key_history
-from verifier.ledger.base import AnchorRef, LedgerReader
+from verifier.ledger.base import AnchorRef, LedgerReader, to_checksum_address
 from verifier.trust import check_issuer_trust
 from verifier.trustregistry import TrustRegistryReader, gather_trust
 from verifier.report import CheckResult, Report, Status
+from verifier.statuscheck import check_status
+from verifier.statuslists import StatusListSource, gather_status
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,16 @@ class Verifier:
         trust_registry: TrustRegistryReader | None = None,
         options: VerifierOptions = VerifierOptions(),
         canonicalizer: Canonicalizer | None = None,
+        status_source: StatusListSource | None = None,
     ):
         self._ledger = ledger
         self._dids = did_resolver or DidResolver()
         self._options = options
         self._canon = canonicalizer or Canonicalizer()
         self._labels_by_chain = {v: k for k, v in (options.network_labels or {}).items()}
+        # Where status list credentials come from (snapshots, and the guarded fetcher in the service); None: only the
+        # lists carried with a credential (``verify(..., status_lists=)``).
+        self._status = status_source
         self._trust = trust_registry
 
     @property
@@ -68,12 +75,15 @@ class Verifier:
     def canonicalizer(self) -> Canonicalizer:
         return self._canon
 
-    def verify(self, document: Any, *, now: datetime | None = None, source: str = "") -> Report:
+    def verify(self, document: Any, *, now: datetime | None = None, source: str = "",
+               status_lists: Mapping[str, Any] | None = None) -> Report:
+        """``status_lists``: status list credentials carried with this credential, by URL (a snapshot: checked
+        against the ledger like a fetched list, so the issuer's website is not needed)."""
         now = now or datetime.now(timezone.utc)
         parsed = self._parse(document)
         if isinstance(parsed, str):
             return unreadable_report(source, parsed, now=now)
-        return self._judge(parsed, self._gather(parsed), now=now, source=source)
+        return self._judge(parsed, self._gather(parsed, status_lists=status_lists), now=now, source=source)
 
     # The three steps of ``verify`` for a caller that runs them apart: the service judges a credential whose
     # evidence is already cached on its event loop, and sends only the gathering that needs I/O to a thread.
@@ -81,10 +91,11 @@ class Verifier:
         """The parsed credential, or why the input is not one (pure)."""
         return self._parse(document)
 
-    def gather(self, cred: ParsedCredential, *, local_only: bool = False) -> checks.Evidence | None:
-        """The evidence (the only I/O). With ``local_only``: None when any of it would need I/O (a DID document or
-        an anchor not in a cache); else the evidence, got without I/O."""
-        return self._gather(cred, local_only=local_only)
+    def gather(self, cred: ParsedCredential, *, local_only: bool = False,
+               status_lists: Mapping[str, Any] | None = None) -> checks.Evidence | None:
+        """The evidence (the only I/O). With ``local_only``: None when any of it would need I/O (a DID document,
+        an anchor or a status list not in a cache); else the evidence, got without I/O."""
+        return self._gather(cred, local_only=local_only, status_lists=status_lists)
 
     def judge(self, cred: ParsedCredential, evidence: checks.Evidence, *, now: datetime, source: str = "") -> Report:
         """The report: every check on values only (pure, CPU only)."""
@@ -166,11 +177,13 @@ class Verifier:
         # The signature is judged at the anchoring time (key history), so it runs after the anchor check; it is
         # reported in its place.
         results = (fmt, checks.check_signature(cred, evidence, canon, ws), integrity, inclusion)
-        results = (*results, anchor, check_issuer_trust(cred, evidence, anchor), checks.check_validity(cred, now=now))
+        results = (*results, anchor, check_issuer_trust(cred, evidence, anchor),
+                   check_status(cred, evidence, canon, now=now), checks.check_validity(cred, now=now))
         return results, self._issuer_summary(cred, evidence), self._anchor_summary(cred, evidence)
 
     # ── evidence (the only I/O) ──────────────────────────────────────────────────────────────────────────────
-    def _gather(self, cred: ParsedCredential, *, local_only: bool = False) -> checks.Evidence | None:
+    def _gather(self, cred: ParsedCredential, *, local_only: bool = False,
+                status_lists: Mapping[str, Any] | None = None) -> checks.Evidence | None:
         issuer = issuer_error = None
         if cred.issuer_id and cred.issuer_id.startswith("did:"):
             try:
@@ -219,7 +232,11 @@ class Verifier:
         history = gather_key_history(self._ledger, issuer, cred, local_only=local_only)
         if history is None:
             return None  # local_only, and the key events are not cached
+        lists = self._gather_status(cred, issuer, local_only=local_only, snapshots=status_lists)
+        if lists is None:
+            return None
         return checks.Evidence(
+            status_lists=lists,
             issuer=issuer,
             issuer_error=issuer_error,
             anchor=anchor,
@@ -237,6 +254,19 @@ class Verifier:
                 if cred.merkle is not None and cred.merkle.anchors else 1,
             ),
         )
+
+    def _gather_status(self, cred: ParsedCredential, issuer: Any, *, local_only: bool,
+                       snapshots: Mapping[str, Any] | None) -> tuple | None:
+        """The status lists the credential names, and what the ledger anchored for them: read on the chain of the
+        credential's anchor, for every anchoring address the issuer's DID document binds there."""
+        if "credentialStatus" not in cred.document:
+            return ()
+        chain_id = cred.merkle.anchors[0].network if cred.merkle is not None and cred.merkle.anchors else None
+        publishers: list[str] = []
+        if issuer is not None and chain_id is not None:
+            publishers = [to_checksum_address(a) for a in sorted(checks.anchoring_addresses(issuer, chain_id, None))]
+        return gather_status(cred.document, source=self._status, ledger=self._ledger, chain_id=chain_id,
+                             publishers=publishers, canon=self._canon, snapshots=snapshots, local_only=local_only)
 
     @staticmethod
     def _issuer_summary(cred: ParsedCredential, ev: checks.Evidence) -> dict[str, Any]:
@@ -319,5 +349,6 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("merkle_inclusion", "Merkle inclusion"),
     ("anchor", "Anchor on the ledger"),
     ("issuer_trust", "Issuer accreditation"),
+    ("status", "Status (revocation, suspension)"),
     ("validity", "Validity period"),
 )

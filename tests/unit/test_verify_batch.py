@@ -32,7 +32,7 @@ def test_every_credential_of_the_batch_verifies(embedded):
     assert len(reports) == 28
     for r in reports:
         assert r.verdict is Verdict.VERIFIED, [c.to_json() for c in r.checks]
-        assert [c.id for c in r.checks] == ["format", "signature", "integrity", "merkle_inclusion", "anchor", "issuer_trust", "validity"]
+        assert [c.id for c in r.checks] == ["format", "signature", "integrity", "merkle_inclusion", "anchor", "issuer_trust", "status", "validity"]
     assert reports[0].anchor["block"] == batch.result.receipt.block_number
     assert reports[0].anchor["transaction"] == batch.result.receipt.tx_hash
     assert reports[0].issuer["id"] == "did:web:www.tu-example.de"

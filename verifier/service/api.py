@@ -138,9 +138,10 @@ def _check_problem(check: CheckResult, kind: str) -> dict[str, str]:
 
 
 def _problems(checks: tuple[CheckResult, ...], ignored_options: list[str]) -> tuple[list[dict], list[dict]]:
-    """(warnings, errors): checks that could not be completed and ignored options; checks that failed."""
+    """(warnings, errors): checks that could not be completed and ignored options; checks that failed. A skipped
+    check that does not count (nothing to check: no status declared, no trusted root asked for) is no warning."""
     warnings = [_check_problem(c, "check-" + c.status.value) for c in checks
-                if c.status in (Status.INDETERMINATE, Status.SKIPPED)]
+                if c.status is Status.INDETERMINATE or (c.status is Status.SKIPPED and c.counts)]
     warnings += [{"type": PROBLEM_BASE + "option-ignored", "title": "Option ignored",
                   "detail": f"options.{name} is not supported; every check runs"} for name in ignored_options]
     return warnings, [_check_problem(c, "check-failed") for c in checks if c.status is Status.FAIL]

@@ -28,6 +28,7 @@ from verifier.service.fastlane import CredentialFastLane
 from verifier.service.problems import Problem, install_problem_handlers, problem_response
 from verifier.service.settings import VerifierSettings, get_settings
 from verifier.setup import build_verifier, load_did_documents
+from verifier.statuslists import StatusListSource
 from verifier.verify import Verifier
 
 HERE = Path(__file__).resolve().parent
@@ -61,8 +62,12 @@ def create_app(
                 resolver = (WebDidResolver(app.state.fetcher, ttl=settings.did_web_cache_ttl)
                             if settings.did_web_fetch else DidResolver())
                 load_did_documents(settings.did_documents, max_bytes=settings.max_body_bytes, resolver=resolver)
+                # Status lists too, when fetching them is on: the same guarded fetcher and policy.
+                fetch_lists = settings.did_web_fetch if settings.status_fetch is None else settings.status_fetch
+                lists = StatusListSource(fetcher=app.state.fetcher if fetch_lists else None,
+                                         ttl=settings.status_cache_ttl)
                 setup = build_verifier(networks, resolver, min_confirmations=settings.min_confirmations,
-                                       cache_ttl=settings.anchor_cache_ttl)
+                                       cache_ttl=settings.anchor_cache_ttl, status_source=lists)
                 app.state.verifier = setup.verifier
                 app.state.network_labels = [n.label for n in networks]
                 app.state.did_document_count = len(settings.did_documents)

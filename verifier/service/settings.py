@@ -24,6 +24,11 @@ class VerifierSettings(BaseSettings):
     # policy below (https; http only for fetch_allow_http_hosts; address checks unless fetch_allow_hosts).
     did_web_fetch: bool = False
     did_web_cache_ttl: float = Field(300.0, gt=0, le=86_400, description="seconds a fetched DID document is kept")
+    # Fetch the status lists (revocation, suspension) credentials name, through the guarded fetcher and its policy;
+    # None: whenever did_web_fetch is on. Off: a credential with a status list is indeterminate unless the list
+    # comes with it. A fetched list is kept status_cache_ttl seconds.
+    status_fetch: bool | None = None
+    status_cache_ttl: float = Field(60.0, gt=0, le=86_400, description="seconds a fetched status list is kept")
     min_confirmations: int = Field(1, ge=1, le=10_000)
     # Where the service keeps its own files (the report-signing key when report_key_file is not set).
     data_dir: Path = Path(".anchorcred/verifier")
