@@ -322,7 +322,8 @@ def _anchor(*, signed_leaves: list[bytes], writer: LedgerWriter, progress: Progr
 
 
 def _order(tree, receipt, identity, created, names, out_dir) -> _WriteOrder:
-    anchor = Anchor("eth", receipt.chain_id, receipt.tx_hash)
+    anchor = Anchor(getattr(receipt, "anchor_chain", "eth"), receipt.chain_id,
+                    getattr(receipt, "anchor_id", None) or receipt.tx_hash)
     return _WriteOrder(tree, anchor, anchoring_method(identity, receipt.chain_id), created, names, out_dir)
 
 

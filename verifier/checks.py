@@ -21,6 +21,7 @@ from verifier.errors import AnchorcredError, InvalidInputError
 from verifier.euelements import find_eu_element_problems
 from verifier import keyhistory
 from verifier.ledger.base import AnchorEvidence
+from verifier.ledger.ebsi import capability_invocation_addresses
 from verifier.merkle import root_from_path
 from verifier.report import CheckResult, Status
 
@@ -296,6 +297,10 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
     if vm_id is not None and (not isinstance(vm_id, str) or did_of(vm_id) != ev.issuer.did):
         return _result("anchor", t, Status.FAIL, f"anchor proof's key {vm_id!r} is not controlled by the issuer {ev.issuer.did}")
     bound = anchoring_addresses(ev.issuer, a.chain_id, vm_id)
+    if not bound and a.mode == "timestamp" and ev.issuer.did.startswith("did:ebsi:"):
+        # A did:ebsi document comes from the EBSI-like ledger's DID Registry: the accounts controlling the DID there
+        # (its capabilityInvocation keys) are the ones that may timestamp for it.
+        bound = capability_invocation_addresses(ev.issuer.document)
     if not bound and ev.issuer.did.startswith("did:key:"):
         # A did:key document is derived from one key and cannot name an anchoring address: the sender is unbound.
         return _result(
@@ -336,7 +341,8 @@ def check_anchor(cred: ParsedCredential, ev: Evidence, ws: Workspace) -> CheckRe
         )
     if held.note:
         summary = f"{summary}; {held.note}"
-    how = {"contract": "registry record matches", "call": "anchor() call, registry not configured", "calldata": "root in calldata"}
+    how = {"contract": "registry record matches", "call": "anchor() call, registry not configured", "calldata": "root in calldata",
+           "timestamp": "EBSI-like ledger timestamp record"}
     return _result(
         "anchor", t, Status.PASS,
         f"{summary}; {a.confirmations} confirmation(s) on {where}; {how.get(a.mode, a.mode)}",

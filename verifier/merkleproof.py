@@ -50,9 +50,14 @@ _SIDE_CODES = {"left": 0, "right": 1}
 _SIDE_NAMES = {0: "left", 1: "right"}
 
 # Chain codes of the Blockcerts keymap. "mocknet" (-1) is deliberately absent: it anchors nothing.
-CHAIN_CODES = {"btc": 0, "eth": 1, "mtc": 2, "base": 3}
+# "ebsi" (100) is anchorcred's own, outside the Blockcerts range: an anchor on the EBSI-like ledger names a timestamp
+# id, not a transaction (docs/formats.md "EBSI anchors"); Blockcerts tools do not read it.
+EBSI_CHAIN_CODE = 100
+CHAIN_CODES = {"btc": 0, "eth": 1, "mtc": 2, "base": 3, "ebsi": EBSI_CHAIN_CODE}
 _CHAIN_NAMES = {code: name for name, code in CHAIN_CODES.items()}
 EVM_CHAINS = frozenset({"eth", "mtc", "base"})
+# An EBSI timestamp id: "u" + base64url of the multihash (sha2-256, 32 bytes) of the timestamped hash's sha256.
+_EBSI_TIMESTAMP_ID = re.compile(r"uEi[A-D][A-Za-z0-9_-]{43}")
 # Bitcoin networks have no chain id; Blockcerts numbers them itself.
 BTC_NETWORKS = {"mainnet": 1, "regtest": 2, "testnet": 3}
 # The labels the Blockcerts tools know for Ethereum networks (their values are EIP-155 chain ids). Configuration may
@@ -77,15 +82,20 @@ class Anchor:
     """Where a Merkle root was anchored: ``blink:<chain>:<network>:<tx hash>``."""
 
     chain: str
-    network: int  # EVM: the EIP-155 chain id; btc: the Blockcerts network number
-    tx_hash: str  # EVM: "0x" + 64 lowercase hex; btc: 64 lowercase hex
+    network: int  # EVM and ebsi: the EIP-155 chain id; btc: the Blockcerts network number
+    tx_hash: str  # EVM: "0x" + 64 lowercase hex; btc: 64 lowercase hex; ebsi: the timestamp id ("uEi…")
 
     def __post_init__(self) -> None:
         if self.chain not in CHAIN_CODES:
             raise ValueError(f"anchor chain must be one of {sorted(CHAIN_CODES)}, got {self.chain!r}")
         if isinstance(self.network, bool) or not isinstance(self.network, int):
             raise ValueError(f"anchor network must be an int, got {type(self.network).__name__}")
-        if self.chain in EVM_CHAINS:
+        if self.chain == "ebsi":
+            if not 1 <= self.network <= _MAX_CHAIN_ID:
+                raise ValueError(f"EBSI ledger chain id must be in 1..2^64-1, got {self.network}")
+            if not isinstance(self.tx_hash, str) or not _EBSI_TIMESTAMP_ID.fullmatch(self.tx_hash):
+                raise ValueError(f"EBSI timestamp id must be 'uEi' + 44 base64url characters (a sha2-256 multihash), got {self.tx_hash!r}")
+        elif self.chain in EVM_CHAINS:
             if not 1 <= self.network <= _MAX_CHAIN_ID:
                 raise ValueError(f"EVM chain id must be in 1..2^64-1, got {self.network}")
             if not isinstance(self.tx_hash, str) or not _EVM_TX.fullmatch(self.tx_hash):
@@ -353,6 +363,11 @@ def _decode_network(value: object, chain: str, where: str, network_labels: Mappi
 def _decode_txid(value: object, chain: str, where: str) -> str:
     if not isinstance(value, bytes):
         raise ProofFormatError(f"proofValue: {where} must be a CBOR byte string, got {_kind(value)}")
+    if chain == "ebsi":  # the timestamp id, as text wrapped like a hex-text hash
+        inner = _strict_cbor(value, f"proofValue: {where}")
+        if not isinstance(inner, str) or not _EBSI_TIMESTAMP_ID.fullmatch(inner):
+            raise ProofFormatError(f"proofValue: {where} must wrap an EBSI timestamp id, got {inner!r:.80}")
+        return inner
     inner: object = value if len(value) == DIGEST_SIZE else _strict_cbor(value, f"proofValue: {where}")
     if isinstance(inner, bytes) and len(inner) == DIGEST_SIZE:
         digits = inner.hex()
@@ -390,7 +405,7 @@ def parse_anchor_uri(uri: str, network_labels: Mapping[str, int] | None = None) 
     if chain in EVM_CHAINS and not tx.startswith("0x"):
         raise ProofFormatError(f"anchor {uri!r}: an EVM transaction hash starts with '0x'")
     try:
-        return Anchor(chain, network, tx.lower())
+        return Anchor(chain, network, tx if chain == "ebsi" else tx.lower())
     except ValueError as exc:
         raise ProofFormatError(f"anchor {uri!r}: {exc}") from exc
 

@@ -15,6 +15,7 @@ from verifier.config import NetworkConfig
 from verifier.did import DidResolver
 from verifier.errors import InvalidInputError
 from verifier.ledger.base import LedgerReader
+from verifier.ledger.ebsi import EbsiDidResolver, EbsiLedgerRouter, EbsiReadClient, EbsiReader
 from verifier.ledger.evm import CachingReader, EvmReader, HttpTransport, LedgerRouter
 from verifier.statuslists import StatusListSource
 from verifier.verify import Verifier, VerifierOptions
@@ -37,16 +38,24 @@ class VerifierSetup:
 def build_ledger(
     networks: Iterable[NetworkConfig], *, cache_ttl: float | None = None
 ) -> tuple[LedgerReader | None, tuple[HttpTransport, ...]]:
-    """One cached router over an EVM reader per configured chain (None when no chain is configured)."""
+    """One cached router over an EVM reader per configured chain (None when no chain is configured); EBSI-like
+    ledgers (``"ledger": "ebsi"``) get an EBSI reader over their REST API, routed by the anchor's kind."""
     networks = list(networks)
     if not networks:
         return None, ()
-    transports = {n.chain_id: HttpTransport(n.rpc_url) for n in networks}
+    evm = [n for n in networks if n.ledger != "ebsi"]
+    transports = {n.chain_id: HttpTransport(n.rpc_url) for n in evm}
     readers = {
         n.chain_id: EvmReader(transports[n.chain_id], chain_id=n.chain_id, registry_address=n.registry_address)
-        for n in networks
+        for n in evm
     }
-    return CachingReader(LedgerRouter(readers), ttl=cache_ttl), tuple(transports.values())
+    router: LedgerReader = LedgerRouter(readers)
+    closers: tuple = tuple(transports.values())
+    ebsi = {n.chain_id: EbsiReadClient(n.ebsi_url) for n in networks if n.ledger == "ebsi" and n.ebsi_url}
+    if ebsi:
+        router = EbsiLedgerRouter(router, {c: EbsiReader(client, chain_id=c) for c, client in ebsi.items()})
+        closers += tuple(ebsi.values())
+    return CachingReader(router, ttl=cache_ttl), closers
 
 
 def load_did_documents(paths: Iterable[Path], *, max_bytes: int, resolver: DidResolver | None = None) -> DidResolver:
@@ -77,6 +86,11 @@ def build_verifier(
     """``status_source``: where status lists come from (snapshot files; the service's guarded fetcher)."""
     networks = list(networks)
     ledger, transports = build_ledger(networks, cache_ttl=cache_ttl)
+    ebsi_urls = [n.ebsi_url for n in networks if n.ledger == "ebsi" and n.ebsi_url]
+    if ebsi_urls:  # did:ebsi issuers resolve from the (first) EBSI-like ledger's DID Registry
+        ebsi_client = EbsiReadClient(ebsi_urls[0])
+        resolver = EbsiDidResolver(ebsi_client, resolver)
+        transports = (*transports, ebsi_client)
     verifier = Verifier(
         ledger=ledger,
         did_resolver=resolver,

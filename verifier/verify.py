@@ -204,7 +204,7 @@ class Verifier:
             if self._ledger is None:
                 anchor_error = "no ledger configured: the anchor cannot be checked"
             else:
-                ref = AnchorRef(a.network, a.tx_hash)
+                ref = AnchorRef(a.network, a.tx_hash, "ebsi" if a.chain == "ebsi" else "eth")
                 try:
                     if local_only:
                         peek = getattr(self._ledger, "peek", None)  # only a caching reader can answer without I/O

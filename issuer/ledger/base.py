@@ -22,8 +22,12 @@ class AnchorReceipt:
     block_time: datetime  # UTC
     gas_used: int
     sender: str  # EIP-55
-    mode: str  # "contract" | "calldata"
-    registry_address: str | None  # set in contract mode
+    mode: str  # "contract" | "calldata" | "ebsi"
+    registry_address: str | None  # set in contract mode (the Timestamp contract for "ebsi")
+    # What the credential's anchor names (DESIGN.md "Anchors"): chain "eth" and the transaction hash, or, on the
+    # EBSI-like ledger, chain "ebsi" and the timestamp id (``blink:ebsi:<chain id>:<timestamp id>``).
+    anchor_chain: str = "eth"
+    anchor_id: str | None = None  # None: the transaction hash
 
 
 @runtime_checkable

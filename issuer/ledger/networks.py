@@ -21,7 +21,8 @@ def publish_network(data_dir: Path, chain_id: int, label: str, rpc_url: str, reg
     networks = []
     if path.exists():
         try:
-            networks = [n for n in json.loads(path.read_text("utf-8")).get("networks", []) if n.get("chain_id") != chain_id]
+            networks = [n for n in json.loads(path.read_text("utf-8")).get("networks", [])
+                        if n.get("chain_id") != chain_id or n.get("ledger") == "ebsi"]  # EBSI entries: their own
         except (ValueError, AttributeError):
             networks = []
     networks.append({"chain_id": chain_id, "label": label, "rpc_url": rpc_url, "registry_address": registry})

@@ -143,7 +143,7 @@ def test_mocknet_is_refused_with_reason():
     with pytest.raises(ProofFormatError, match=r"anchors\[0\] must have exactly entries 0 \(chain\), 1 \(network\), 2"):
         decode_proof_value(MOCKNET)
     no_tx_but_three = pairs(anchors=[[[0, -1], [1, -1], [2, wrap("x")]]])
-    with pytest.raises(ProofFormatError, match=r"anchors\[0\] chain code must be one of \[0, 1, 2, 3\].*got -1"):
+    with pytest.raises(ProofFormatError, match=r"anchors\[0\] chain code must be one of \[0, 1, 2, 3, 100\].*got -1"):
         decode_proof_value(z(no_tx_but_three))
 
 

@@ -27,6 +27,7 @@ KEY_ADDED, KEY_RETIRED, KEY_REVOKED = 1, 2, 3
 KEY_EVENT_KINDS = {KEY_ADDED: "added", KEY_RETIRED: "retired", KEY_REVOKED: "revoked"}
 
 _TX_HASH = re.compile(r"0x[0-9a-f]{64}")
+_EBSI_TIMESTAMP_ID = re.compile(r"uEi[A-D][A-Za-z0-9_-]{43}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
@@ -39,14 +40,26 @@ def to_checksum_address(address: str) -> str:
 
 @dataclass(frozen=True)
 class AnchorRef:
-    """A Blockcerts anchor ``blink:eth:<network>:<0xtxhash>``, already parsed: the network is an EIP-155 chain id."""
+    """A Blockcerts anchor ``blink:eth:<network>:<0xtxhash>``, already parsed: the network is an EIP-155 chain id.
+
+    ``ledger`` is "eth" for an EVM transaction, or "ebsi" for the EBSI-like ledger, whose anchors name a timestamp id
+    (``blink:ebsi:<chain id>:<timestamp id>``) in ``tx_hash``.
+    """
 
     chain_id: int
-    tx_hash: str  # 0x-prefixed lowercase hex
+    tx_hash: str  # 0x-prefixed lowercase hex; for ledger "ebsi", the timestamp id
+    ledger: str = "eth"
 
     def __post_init__(self) -> None:
         if isinstance(self.chain_id, bool) or not isinstance(self.chain_id, int) or self.chain_id <= 0:
             raise InvalidAnchorRefError(f"chain id must be a positive integer, got {self.chain_id!r}")
+        if self.ledger == "ebsi":
+            if not isinstance(self.tx_hash, str) or not _EBSI_TIMESTAMP_ID.fullmatch(self.tx_hash):
+                raise InvalidAnchorRefError(f"EBSI timestamp id must be 'uEi' + 44 base64url characters, "
+                                            f"got {self.tx_hash!r:.80}")
+            return
+        if self.ledger != "eth":
+            raise InvalidAnchorRefError(f"ledger must be 'eth' or 'ebsi', got {self.ledger!r}")
         if not isinstance(self.tx_hash, str) or not _TX_HASH.fullmatch(self.tx_hash):
             raise InvalidAnchorRefError(
                 f"transaction hash must be 0x followed by 64 lowercase hex digits, got {self.tx_hash!r}"

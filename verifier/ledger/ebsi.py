@@ -37,6 +37,7 @@ from verifier.ledger.base import AnchorEvidence, AnchorRef, to_checksum_address
 from verifier.ledger.errors import (
     ChainMismatchError,
     InvalidAnchorRefError,
+    RegistryNotConfiguredError,
     LedgerResponseError,
     LedgerRpcError,
     LedgerTimeoutError,
@@ -46,6 +47,7 @@ from verifier.ledger.errors import (
 __all__ = [
     "ISSUER_TYPES",
     "EbsiDidResolver",
+    "EbsiLedgerRouter",
     "EbsiReadClient",
     "EbsiReader",
     "MULTIHASH_CODES",
@@ -373,6 +375,8 @@ class EbsiReader:
         self._chain_checked = False
 
     def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
+        if ref.ledger != "ebsi":
+            raise InvalidAnchorRefError(f"the EBSI reader reads blink:ebsi anchors, got a {ref.ledger!r} anchor")
         if ref.chain_id != self.chain_id:
             raise UnknownChainError(ref.chain_id, [self.chain_id])
         if not isinstance(root, (bytes, bytearray)) or len(root) != 32:
@@ -437,6 +441,55 @@ class EbsiReader:
             raise
         except ValueError as exc:
             raise LedgerResponseError(str(exc)) from exc
+
+
+class EbsiLedgerRouter:
+    """Sends ``blink:ebsi`` anchors to the EBSI reader of their chain id and everything else to ``inner`` (the EVM
+    router), so an EBSI-like ledger and an EVM chain with the same chain id (the facade on the devnet) do not collide.
+
+    The EBSI-like ledger keeps no AnchorRegistry: key events and status records asked of an EBSI-only chain are
+    "not configured" (the DID document alone decides), not "unavailable".
+    """
+
+    def __init__(self, inner: Any | None, ebsi: Mapping[int, EbsiReader]):
+        self._inner = inner
+        self._ebsi = dict(ebsi)
+
+    def read_anchor(self, ref: AnchorRef, root: bytes) -> AnchorEvidence | None:
+        if ref.ledger == "ebsi":
+            reader = self._ebsi.get(ref.chain_id)
+            if reader is None:
+                raise UnknownChainError(ref.chain_id, list(self._ebsi))
+            return reader.read_anchor(ref, root)
+        if self._inner is None:
+            raise UnknownChainError(ref.chain_id, [])
+        return self._inner.read_anchor(ref, root)
+
+    def _registry(self, chain_id: int, method: str) -> Callable:
+        try:
+            if self._inner is None:
+                raise UnknownChainError(chain_id, [])
+            return getattr(self._inner, method)
+        except AttributeError as exc:
+            raise RegistryNotConfiguredError(f"the ledger of chain id {chain_id} cannot read an AnchorRegistry") from exc
+
+    def _registry_call(self, method: str, chain_id: int, *args: Any) -> Any:
+        try:
+            return self._registry(chain_id, method)(chain_id, *args)
+        except UnknownChainError as exc:
+            if chain_id in self._ebsi:
+                raise RegistryNotConfiguredError(f"chain id {chain_id} is configured as an EBSI-like ledger only, "
+                                                 "which keeps no AnchorRegistry records") from exc
+            raise
+
+    def status_of(self, chain_id: int, *args: Any) -> Any:
+        return self._registry_call("status_of", chain_id, *args)
+
+    def status_history(self, chain_id: int, *args: Any) -> Any:
+        return self._registry_call("status_history", chain_id, *args)
+
+    def key_events(self, chain_id: int, *args: Any) -> Any:
+        return self._registry_call("key_events", chain_id, *args)
 
 
 # ------------------------------------------------------------------------------------------------- did:ebsi issuers
