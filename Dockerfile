@@ -13,6 +13,8 @@ COPY pyproject.toml README.md anchorcred_cli.py ./
 COPY verifier ./verifier
 COPY issuer ./issuer
 COPY contracts ./contracts
+COPY wallet ./wallet
+COPY ebsi ./ebsi
 # A plain (non-editable) install: the running image reads only the installed package, so a file missing from the
 # package data fails here, in the image, as it would for any user installing it.
 RUN /opt/anchorcred/bin/pip install '.[issuer,service]'

@@ -235,7 +235,21 @@ def test_dockerfile_runs_unprivileged_without_test_tools():
 
 
 # Sources the package build reads but the installed package does not need.
-BUILD_ONLY = {"contracts/AnchorRegistry.sol", "contracts/compile.mjs"}
+BUILD_ONLY = {"contracts/AnchorRegistry.sol", "contracts/compile.mjs", "ebsi/contracts/compile.mjs"}
+
+
+def project_packages() -> list[str]:
+    """The top-level packages pyproject.toml installs (``[tool.setuptools.packages.find] include``)."""
+    import tomllib
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"]["find"]
+    return sorted(pattern.rstrip("*") for pattern in include["include"])
+
+
+def test_the_dockerfile_copies_every_package_the_project_installs():
+    copied = {source.rstrip("/") for word, args in dockerfile_instructions()
+              if word == "COPY" and not args.startswith("--from") for source in args.split()[:-1]}
+    assert set(project_packages()) <= copied, sorted(set(project_packages()) - copied)
 
 
 def test_the_image_package_holds_every_file_of_the_packages(tmp_path):
@@ -261,7 +275,7 @@ def test_the_image_package_holds_every_file_of_the_packages(tmp_path):
     assert done.returncode == 0, done.stderr
     packaged = {path.relative_to(build).as_posix() for path in build.rglob("*") if path.is_file()}
     expected = {path.relative_to(context).as_posix()
-                for top in ("verifier", "issuer", "contracts") for path in (context / top).rglob("*")
+                for top in project_packages() for path in (context / top).rglob("*")
                 if path.is_file()} - BUILD_ONLY
     assert "verifier/service/templates/results.html" in expected
     missing = sorted(expected - packaged)
