@@ -195,10 +195,11 @@ def merkle_proof(*, tree: MerkleTree, index: int, leaf: bytes, anchor: Anchor, m
                       previous_proof=previous_proof)
 
 
-def anchoring_method(identity: IssuerIdentity, chain_id: int) -> str:
-    """The verification method a merkle proof names: the DID's anchoring method on the chain, or, for a did:key
+def anchoring_method(identity: IssuerIdentity, chain_id: int, address: str | None = None) -> str:
+    """The verification method a merkle proof names: the DID's anchoring method on the chain (that of ``address``,
+    the batch's sender, when given: a batch anchored before a rotation names the old address), or, for a did:key
     issuer, the did:key of the anchoring key itself."""
-    method = identity.anchoring_method(chain_id)
+    method = identity.anchoring_method(chain_id, address)
     if method is not None:
         return method
     mk = vkeys.encode_multikey(vkeys.PublicKey("secp256k1", identity.secp256k1_public))

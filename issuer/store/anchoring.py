@@ -80,6 +80,10 @@ class AnchoringSteps:
                 # The tenant's row lock serializes nonce choices of its batches across runners (PostgreSQL;
                 # SQLite's BEGIN IMMEDIATE already does).
                 s.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+                if s.scalar(select(Tenant.anchoring_address).where(Tenant.id == tenant_id)) != address:
+                    # Rotated meanwhile (issuer.store.keyevents): never anchor from a retired address.
+                    raise IssuerLedgerError(f"batch {batch_id}: the tenant's anchoring key was rotated meanwhile; "
+                                            "anchoring with the new one")
                 if self._stored_nonce(s, address) >= nonce:
                     continue  # another batch of this tenant took the nonce meanwhile: choose again
                 note = f"replaced {replacing} (its nonce was used by another transaction)" if replacing else None

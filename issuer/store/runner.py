@@ -288,12 +288,13 @@ class BatchRunner(AnchoringSteps):
             leaves = s.scalars(select(CredentialRecord.leaf).where(CredentialRecord.batch_id == batch_id)
                                .order_by(CredentialRecord.position)).all()
             chain_id, tx_hash, block_time = batch.chain_id, batch.tx_hash, _aware(batch.block_time)
+            sender = batch.anchoring_address
             root = batch.merkle_root
         tree = build_tree([bytes.fromhex(leaf) for leaf in leaves])
         if tree.root.hex() != root:
             raise BatchFault(f"leaves give root {tree.root.hex()}, the batch anchored {root}")
         anchor = Anchor("eth", chain_id, tx_hash)
-        method = anchoring_method(identity, chain_id)
+        method = anchoring_method(identity, chain_id, sender)  # the sender's method, even if rotated out since
         created = xsd_now(block_time)
         position = 0
         while position < len(leaves):

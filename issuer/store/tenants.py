@@ -8,19 +8,21 @@ The DID lives under the service's public URL: ``https://issuer.example/tenants/<
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from issuer.achievement import DID_WEB_RE
-from issuer.keys import IssuerIdentity, new_identity
+from issuer.keys import ANCHORING, IssuerIdentity, KeyRecord, anchoring_address_of, new_identity, xsd
 from issuer.store.errors import TenantExistsError
-from issuer.store.models import Tenant
+from issuer.store.models import Tenant, TenantKey
 from issuer.store.secrets import SecretBox
 
-__all__ = ["SLUG_RE", "create_tenant", "did_document", "did_for", "get_tenant", "identity_of"]
+__all__ = ["SLUG_RE", "apply_key_update", "create_tenant", "did_document", "did_for", "get_tenant", "identity_of", "key_rows",
+           "retiring_aad", "store_history"]
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -52,6 +54,11 @@ def _aad(did: str, role: str) -> bytes:
     return f"tenant {did} {role} key".encode("utf-8")
 
 
+def retiring_aad(did: str, number: int) -> bytes:
+    """The sealing context of anchoring key ``number`` kept after its rotation (until it recorded its retirement)."""
+    return f"tenant {did} secp256k1 key {number} (retiring)".encode("utf-8")
+
+
 def create_tenant(session: Session, box: SecretBox, *, slug: str, name: str, public_url: str,
                   profile: dict[str, Any] | None = None) -> Tenant:
     """A new tenant with fresh Ed25519 (signing) and secp256k1 (anchoring) keys, sealed with ``box``.
@@ -79,16 +86,80 @@ def create_tenant(session: Session, box: SecretBox, *, slug: str, name: str, pub
     )
     session.add(tenant)
     session.flush()
+    store_history(session, tenant, identity)
     return tenant
 
 
 def identity_of(tenant: Tenant, box: SecretBox) -> IssuerIdentity:
-    """The tenant's keys, opened (``SecretBoxError`` if ``box`` holds another master secret). Never log it."""
+    """The tenant's keys, opened (``SecretBoxError`` if ``box`` holds another master secret), with their history
+    (``tenant_keys``; none for a tenant made before key history: its two keys read as number 1). Never log it."""
+    session = object_session(tenant)
+    rows = key_rows(session, tenant.id) if session is not None else []
     return IssuerIdentity(
         tenant.did,
         box.open(tenant.signing_key_enc, _aad(tenant.did, "ed25519")),
         box.open(tenant.anchoring_key_enc, _aad(tenant.did, "secp256k1")),
+        tuple(_record(row) for row in rows),
     )
+
+
+def key_rows(session: Session, tenant_id: int) -> list[TenantKey]:
+    return list(session.scalars(select(TenantKey).where(TenantKey.tenant_id == tenant_id)
+                                .order_by(TenantKey.role, TenantKey.number)))
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)  # SQLite hands datetimes back naive (stored in UTC)
+
+
+def _record(row: TenantKey) -> KeyRecord:
+    dates = {name: xsd(_utc(getattr(row, name))) if getattr(row, name) is not None else None
+             for name in ("created", "retired", "revoked")}
+    return KeyRecord(row.role, row.number, bytes.fromhex(row.public_key), **dates)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value is not None else None
+
+
+def store_history(session: Session, tenant: Tenant, identity: IssuerIdentity, *, reason: str | None = None,
+                  default_created: datetime | None = None) -> None:
+    """Writes ``identity``'s key history into ``tenant_keys`` (rows added or updated; dates never cleared) and its
+    current secrets into the tenant. ``reason`` goes on the keys this change retired or revoked."""
+    rows = {(r.role, r.number): r for r in key_rows(session, tenant.id)}
+    for record in identity.records():
+        row = rows.get((record.role, record.number))
+        if row is None:
+            row = TenantKey(tenant_id=tenant.id, role=record.role, number=record.number,
+                            public_key=record.public.hex(), created=_parse(record.created) or default_created)
+            session.add(row)
+        elif row.public_key != record.public.hex():
+            raise ValueError(f"{tenant.slug}: {record.label} would change its public key")
+        for name in ("retired", "revoked"):
+            value = _parse(getattr(record, name))
+            if value is not None and getattr(row, name) is None:
+                setattr(row, name, value)
+                row.reason = reason
+    session.flush()
+
+
+def apply_key_update(session: Session, box: SecretBox, tenant: Tenant, identity: IssuerIdentity,
+                     retiring_secret: bytes | None, *, reason: str | None) -> None:
+    """Stores a rotated or revoked identity (``issuer.keyrotation.KeyUpdate``): the new current secrets sealed in the
+    tenant, the history, and an anchoring secret rotated out sealed on its own row until it has recorded its
+    retirement. Tenants made before key history get their first keys' rows, dated by the tenant's creation."""
+    store_history(session, tenant, identity, reason=reason, default_created=_utc(tenant.created_at))
+    tenant.signing_key_enc = box.seal(identity.ed25519_seed, _aad(tenant.did, "ed25519"))
+    tenant.anchoring_key_enc = box.seal(identity.secp256k1_secret, _aad(tenant.did, "secp256k1"))
+    tenant.anchoring_address = identity.anchoring_address
+    if retiring_secret is not None:
+        for row in key_rows(session, tenant.id):
+            record = _record(row)
+            if record.role == ANCHORING and record.address == anchoring_address_of(retiring_secret):
+                row.retiring_secret_enc = box.seal(retiring_secret, retiring_aad(tenant.did, row.number))
+    session.flush()
 
 
 def did_document(tenant: Tenant, box: SecretBox, chain_ids: int | Iterable[int] | None = None) -> dict[str, Any]:
