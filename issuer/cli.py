@@ -189,8 +189,9 @@ def issue_command(
     achievement: Annotated[Path, typer.Option(help="Achievement description (YAML)")],
     roster: Annotated[Path, typer.Option(help="Roster of learners (CSV, UTF-8)")],
     out: Annotated[Path, typer.Option(help="Output folder for the credentials")],
-    ledger: Annotated[str, typer.Option(help="devnet (started on demand) or rpc")] = "devnet",
+    ledger: Annotated[str, typer.Option(help="devnet (started on demand), rpc, or ebsi (the EBSI-like ledger)")] = "devnet",
     rpc_url: Annotated[Optional[str], typer.Option(help="JSON-RPC endpoint for --ledger rpc")] = None,
+    ebsi_url: Annotated[Optional[str], typer.Option(help="The EBSI-like ledger's URL for --ledger ebsi")] = None,
     registry: Annotated[Optional[str], typer.Option(help="AnchorRegistry address for --ledger rpc")] = None,
     mode: Annotated[str, typer.Option(help="contract (AnchorRegistry) or calldata (root in a plain transaction)")] = "contract",
     did: Annotated[Optional[str], typer.Option(help="Issuer DID (default: the achievement's awarding body DID)")] = None,
@@ -200,8 +201,10 @@ def issue_command(
 ) -> None:
     """Validate an achievement and a roster, then sign, anchor (one transaction) and write the batch."""
     data_dir = data_dir or data_dir_default()
-    if ledger not in ("devnet", "rpc"):
-        _fail(f"--ledger must be devnet or rpc, got {ledger!r}")
+    if ledger not in ("devnet", "rpc", "ebsi"):
+        _fail(f"--ledger must be devnet, rpc or ebsi, got {ledger!r}")
+    if ledger == "ebsi" and not (ebsi_url or "").startswith(("http://", "https://")):
+        _fail("--ledger ebsi needs --ebsi-url http(s)://HOST:PORT (e.g. the one `anchorcred stack up --ebsi` prints)")
     if mode not in ("contract", "calldata"):
         _fail(f"--mode must be contract or calldata, got {mode!r}")
     if ledger == "rpc" and not rpc_url:
@@ -215,6 +218,11 @@ def issue_command(
     def opener(identity: IssuerIdentity) -> Ledger:
         if ledger == "devnet":
             return open_devnet_ledger(data_dir, identity, mode, port=devnet_port, confirmations=confirmations)
+        if ledger == "ebsi":
+            from issuer.ledger.ebsi import open_ebsi_writer
+
+            writer = open_ebsi_writer(data_dir, identity.secp256k1_secret, ebsi_url)
+            return Ledger(writer, f"ebsi-{writer.chain_id}", ebsi_url, None)
         return open_rpc_ledger(data_dir, identity, mode, rpc_url, registry, confirmations=confirmations)
 
     start = time.perf_counter()
@@ -334,10 +342,12 @@ stack_app = typer.Typer(help="The local stack: devnet, verifier and issuer servi
                         no_args_is_help=True)
 
 
-def _stack(data_dir: Optional[Path], issuer_port: int, verifier_port: int, devnet_port: int):
+def _stack(data_dir: Optional[Path], issuer_port: int, verifier_port: int, devnet_port: int, *, ebsi: bool = False,
+           ebsi_port: int = 8090):
     from issuer.stack import Ports, Stack
 
-    return Stack(data_dir or data_dir_default(), Ports(issuer=issuer_port, verifier=verifier_port, devnet=devnet_port))
+    return Stack(data_dir or data_dir_default(),
+                 Ports(issuer=issuer_port, verifier=verifier_port, devnet=devnet_port, ebsi=ebsi_port), ebsi=ebsi)
 
 
 StackData = Annotated[Optional[Path], typer.Option("--data-dir", help="Data folder (default $ANCHORCRED_DATA or .anchorcred)")]
@@ -349,11 +359,13 @@ DevnetPort = Annotated[int, typer.Option(help="Devnet (anvil) port")]
 @stack_app.command("up")
 def stack_up(data_dir: StackData = None, issuer_port: IssuerPort = 8081, verifier_port: VerifierPort = 8080,
              devnet_port: DevnetPort = DEVNET_PORT,
-             demo: Annotated[bool, typer.Option(help="Issue the example batch for the demo university")] = True) -> None:
+             demo: Annotated[bool, typer.Option(help="Issue the example batch for the demo university")] = True,
+             ebsi: Annotated[bool, typer.Option(help="Also run the EBSI-like ledger on the devnet")] = False,
+             ebsi_port: Annotated[int, typer.Option(help="EBSI-like ledger port (--ebsi)")] = 8090) -> None:
     """Start the devnet, deploy the registry once, start both services; issue and verify the example batch."""
     from issuer.stack import DEMO_TENANT
 
-    stack = _stack(data_dir, issuer_port, verifier_port, devnet_port)
+    stack = _stack(data_dir, issuer_port, verifier_port, devnet_port, ebsi=ebsi, ebsi_port=ebsi_port)
     out = Console(highlight=False, soft_wrap=True)  # links stay on one line, whatever the terminal width
     try:
         urls = stack.up(say=out.print)
@@ -380,9 +392,10 @@ def stack_up(data_dir: StackData = None, issuer_port: IssuerPort = 8081, verifie
 
 @stack_app.command("down")
 def stack_down(data_dir: StackData = None, issuer_port: IssuerPort = 8081, verifier_port: VerifierPort = 8080,
-               devnet_port: DevnetPort = DEVNET_PORT) -> None:
-    """Stop the services and the devnet started by `stack up`."""
-    _stack(data_dir, issuer_port, verifier_port, devnet_port).down(say=console.print)
+               devnet_port: DevnetPort = DEVNET_PORT,
+               ebsi_port: Annotated[int, typer.Option(help="EBSI-like ledger port")] = 8090) -> None:
+    """Stop the services and the devnet started by `stack up` (and the EBSI-like ledger, if it runs)."""
+    _stack(data_dir, issuer_port, verifier_port, devnet_port, ebsi_port=ebsi_port).down(say=console.print)
 
 
 def register(app: typer.Typer) -> None:

@@ -42,6 +42,7 @@ class Ports:
     issuer: int = 8081
     verifier: int = 8080
     devnet: int = 8545
+    ebsi: int = 8090
 
 
 def _secret_file(path: Path, make) -> str:
@@ -163,6 +164,7 @@ def _tail(path: Path, n: int = 15) -> str:
 class Stack:
     data_dir: Path
     ports: Ports = Ports()
+    ebsi: bool = False  # also run the EBSI-like ledger's facade on the devnet (``stack up --ebsi``)
 
     @property
     def folder(self) -> Path:
@@ -192,6 +194,22 @@ class Stack:
         })
         return verifier, issuer
 
+    def ebsi_service(self, rpc_url: str = "") -> Service:
+        """The EBSI-like ledger's facade on the devnet: contracts deployed once (``<data>/ebsi``), anvil's public dev
+        key as their admin, writers funded, onboarding open (a devnet: anyone may register a DID and timestamp)."""
+        env = {}
+        if rpc_url:  # starting it (stopping needs only the PID)
+            env = {
+                "EBSI_LEDGER": "rpc",
+                "EBSI_RPC_URL": rpc_url,
+                "EBSI_DEV": "true",
+                "EBSI_ONBOARDING": "open",
+                "EBSI_DATA_DIR": str(self.data_dir / "ebsi"),
+                "EBSI_PUBLIC_URL": f"http://localhost:{self.ports.ebsi}",
+                "EBSI_TOKEN_SECRET": _secret_file(self.folder / "ebsi-token-secret", lambda: secrets.token_urlsafe(32)),
+            }
+        return Service("ebsi", "ebsi.service.app:create_app", self.ports.ebsi, self.folder, env)
+
     # -- up / down -------------------------------------------------------------------------------------------------
 
     def up(self, say=print) -> dict[str, str]:
@@ -210,18 +228,28 @@ class Stack:
         registry = ensure_registry(w3, Account.from_key(DEV_KEY_0), self.data_dir / "devnet" / "registry.json")
         publish_network(self.data_dir, DEVNET_CHAIN_ID, "devnet", devnet.rpc_url, registry)
         say(f"AnchorRegistry at {registry} (chain {DEVNET_CHAIN_ID})")
+        urls: dict[str, str] = {}
+        if self.ebsi:  # before the verifier starts, so its networks file names the EBSI-like ledger too
+            from issuer.ledger.ebsi import publish_ebsi_network
+
+            ebsi = self.ebsi_service(devnet.rpc_url)
+            started = ebsi.start(timeout=120.0)
+            publish_ebsi_network(self.data_dir, DEVNET_CHAIN_ID, "ebsi-devnet", ebsi.url)
+            say(f"EBSI-like ledger {'started' if started else 'already running'} at {ebsi.url} (log {ebsi.log_file}); "
+                f"issue on it with: anchorcred issue --ledger ebsi --ebsi-url {ebsi.url} …")
+            urls["ebsi"] = ebsi.url
         verifier, issuer = self.services(devnet.rpc_url, registry)
         for service in (verifier, issuer):
             started = service.start()
             say(f"{service.name} service {'started' if started else 'already running'} at {service.url} "
                 f"(log {service.log_file})")
-        return {"devnet": devnet.rpc_url, "registry": registry, "verifier": verifier.url, "issuer": issuer.url}
+        return {"devnet": devnet.rpc_url, "registry": registry, "verifier": verifier.url, "issuer": issuer.url, **urls}
 
     def down(self, say=print) -> None:
         from issuer.cli import DEVNET_CHAIN_ID
         from issuer.ledger.devnet import Devnet
 
-        for service in self.services():
+        for service in (*self.services(), self.ebsi_service()):
             if service.stop():
                 say(f"stopped the {service.name} service")
         if Devnet(self.data_dir / "devnet", chain_id=DEVNET_CHAIN_ID, port=self.ports.devnet).stop():

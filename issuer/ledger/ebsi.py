@@ -29,7 +29,7 @@ from issuer.ledger.errors import (
 from verifier.errors import EvidenceUnavailableError
 from verifier.ledger.ebsi import timestamp_id
 
-__all__ = ["EbsiWriter", "publish_ebsi_network"]
+__all__ = ["EbsiWriter", "open_ebsi_writer", "publish_ebsi_network"]
 
 ANCHOR_DATA = b'{"type":"anchorcred-batch-root"}'  # the timestampData: says what the hash is, nothing personal
 
@@ -86,6 +86,14 @@ class EbsiWriter:
                                          {"timestampedBy": self._client.address})
         except (EbsiError, EvidenceUnavailableError) as exc:
             raise LedgerConnectionError(f"EBSI ledger at {self._client.read.where}: {exc}") from exc
+
+
+def open_ebsi_writer(data_dir: Path, secret: bytes, ebsi_url: str) -> EbsiWriter:
+    """The writer for ``anchorcred issue --ledger ebsi --ebsi-url URL``: the anchoring key ``secret`` timestamps at
+    ``ebsi_url``, and the verifier's networks file (``<data_dir>/networks.json``) names that ledger."""
+    writer = EbsiWriter(EbsiClient(ebsi_url, secret))
+    publish_ebsi_network(data_dir, writer.chain_id, f"ebsi-{writer.chain_id}", ebsi_url)
+    return writer
 
 
 def publish_ebsi_network(data_dir: Path, chain_id: int, label: str, ebsi_url: str) -> Path:
