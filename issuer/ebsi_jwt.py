@@ -6,8 +6,9 @@ header ``typ: JWT``, ``alg`` ES256 (P-256) or ES256K (secp256k1), ``kid`` a veri
 (registered in the DID Registry); claims ``iss`` = vc.issuer, ``sub`` = vc.credentialSubject.id, ``jti`` = vc.id,
 ``iat`` = vc.issued, ``nbf`` = vc.validFrom (= vc.issuanceDate), ``exp`` = vc.expirationDate, ``vc`` = the credential.
 
-ES256K signatures are normalised to low S (s <= n/2): libsecp256k1-based verifiers, among them the EBSI JavaScript
-libraries, refuse the high-S twin that a plain ECDSA signer emits half the time; both verify under RFC 7518.
+ES256K signatures are normalised to low S (s <= n/2), as Ethereum and libsecp256k1 require: a strict secp256k1
+verifier refuses the high-S twin that a plain ECDSA signer emits half the time (RFC 7518 accepts both; so does the
+EBSI JavaScript library, tests/node/test_ebsi_jwt_node.py).
 """
 
 from __future__ import annotations
@@ -182,6 +183,9 @@ def ebsi_attestation(credential: Mapping[str, Any], *, issuer_did: str, registry
 
     edc = to_europass(dict(credential))
     subject = dict(edc["credentialSubject"])
+    if not str(subject.get("id", "")).startswith("did:key:"):
+        raise ValueError(f"credential {edc['id']}: the EBSI profile identifies the learner by a did:key, and this "
+                         f"credential's subject is {subject.get('id')!r}")
     subject["id"] = ebsi_did_key(subject["id"])
     issuer = {**edc["issuer"], "id": issuer_did}
     valid_from = edc["validFrom"]

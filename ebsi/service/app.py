@@ -14,6 +14,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import Response
 
 from ebsi.ledger import EbsiLedger
+from ebsi.service.attestations import router as attestations_router
 from ebsi.service.auth import TokenService
 from ebsi.service.auth import router as auth_router
 from ebsi.service.problems import install_problem_handlers, problem
@@ -91,6 +92,7 @@ def create_app(settings: EbsiSettings | None = None, *, ledger: EbsiLedger | Non
     app.include_router(reads_router)
     app.include_router(rpc_router)
     app.include_router(auth_router)
+    app.include_router(attestations_router)  # status lists and schemas of EBSI-profile credentials (trust marks)
 
     @app.get("/health", tags=["health"])
     def health() -> dict:

@@ -9,7 +9,7 @@
 - ``/trusted-schemas-registry/v3/schemas/{schemaId}``: the JSON Schema of anchorcred's EBSI-profile micro-credential
   (ebsi/schemas.py), so a verifier that validates ``credentialSchema`` (the EBSI library does) finds it here.
 
-Lists are kept in memory, and in ``settings.data_dir``/status-lists when the facade has a data folder.
+Lists are kept in memory, and in ``settings.data_dir``/status-lists beside the ledger's deployment record.
 """
 
 from __future__ import annotations
@@ -75,8 +75,11 @@ class StatusListStore:
 def _store(request: Request) -> StatusListStore:
     state = request.app.state
     if not hasattr(state, "status_lists"):
-        folder = getattr(state.settings, "data_dir", None)
-        state.status_lists = StatusListStore(Path(folder) / "status-lists" if folder else None)
+        # Kept on disk beside the ledger's own deployment record (a service on a devnet); a ledger handed in without
+        # one (tests, the embedded chain) keeps its lists in memory only.
+        folder = Path(state.settings.data_dir)
+        persistent = (folder / f"deployment-{state.ledger.chain_id}.json").is_file()
+        state.status_lists = StatusListStore(folder / "status-lists" if persistent else None)
     return state.status_lists
 
 
