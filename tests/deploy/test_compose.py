@@ -32,7 +32,8 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 SECRETS = ("ISSUER_SECRET_KEY", "ISSUER_ADMIN_PASSWORD", "POSTGRES_PASSWORD")
-APP_SERVICES = {"issuer": "issuer.service.app:create_app", "verifier": "verifier.service.app:create_app"}
+APP_SERVICES = {"issuer": "issuer.service.app:create_app", "verifier": "verifier.service.app:create_app",
+                "ebsi": "ebsi.service.app:create_app"}
 ISSUER_SERVICE = ROOT / "issuer" / "service"
 # The issuer service is being written (issue 3): its factory and migrate entry point are checked once its app exists.
 ISSUER_PENDING = "issuer/service/app.py is not written yet (issue 3)"
@@ -82,9 +83,9 @@ def test_compose_refuses_to_start_without_a_secret(docker_compose, tmp_path, mis
 
 # ── the compose file, read ──────────────────────────────────────────────────────────────────────────────────────
 
-def test_the_four_services_each_have_a_healthcheck(compose):
+def test_the_five_services_each_have_a_healthcheck(compose):
     services = compose["services"]
-    assert set(services) == {"anvil", "postgres", "issuer", "verifier"}
+    assert set(services) == {"anvil", "postgres", "issuer", "verifier", "ebsi"}
     for name, service in services.items():
         test = service.get("healthcheck", {}).get("test")
         assert isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, name
@@ -95,13 +96,14 @@ def test_services_start_in_order_of_health(compose):
     assert services["issuer"]["depends_on"] == {"postgres": {"condition": "service_healthy"},
                                                 "anvil": {"condition": "service_healthy"}}
     assert services["verifier"]["depends_on"] == {"issuer": {"condition": "service_healthy"}}
+    assert services["ebsi"]["depends_on"] == {"anvil": {"condition": "service_healthy"}}
 
 
 def test_images_are_pinned_and_volumes_named(compose):
     services = compose["services"]
     assert services["anvil"]["image"] == f"ghcr.io/foundry-rs/foundry:v{anvil_npm_version()}"
     assert services["postgres"]["image"] == "postgres:16"
-    assert services["issuer"]["build"] == services["verifier"]["build"] == "."
+    assert services["issuer"]["build"] == services["verifier"]["build"] == services["ebsi"]["build"] == "."
     declared = set(compose["volumes"])
     for name, service in services.items():
         for volume in service.get("volumes", []):
@@ -159,6 +161,15 @@ def test_verifier_environment_names_real_settings(compose):
     fields = {f"VERIFIER_{name.upper()}" for name in VerifierSettings.model_fields}
     unknown = {key for key in env if key.startswith("VERIFIER_")} - fields
     assert not unknown, f"not settings of verifier/service/settings.py: {sorted(unknown)}"
+
+
+def test_ebsi_environment_names_real_settings(compose):
+    from ebsi.service.settings import EbsiSettings
+
+    env = compose["services"]["ebsi"]["environment"]
+    fields = {f"EBSI_{name.upper()}" for name in EbsiSettings.model_fields}
+    unknown = {key for key in env if key.startswith("EBSI_")} - fields
+    assert not unknown, f"not settings of ebsi/service/settings.py: {sorted(unknown)}"
 
 
 def test_issuer_environment_names_real_settings(compose):
