@@ -100,6 +100,10 @@ def verify_command(
         "--status-list", help="A status list credential (snapshot) to check status with; never fetched (repeatable)",
     )] = [],
     min_confirmations: Annotated[int, typer.Option(help="Confirmations an anchor needs")] = 1,
+    trust_roots: Annotated[list[str], typer.Option("--trust-root", help="A RootTAO DID whose accreditation chains "
+                                                   "are trusted (repeatable); none: issuer trust is not checked")] = [],
+    trust_registry: Annotated[Optional[str], typer.Option("--trust-registry", help="EBSI-like ledger URL to read "
+                                                          "accreditations from (default: the networks file's)")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: $ANCHORCRED_DATA or .anchorcred)")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="FILES are offline bundles (anchorcred wallet bundle): "
                                           "checked with no network; a ledger node of the networks configuration, if "
@@ -156,7 +160,12 @@ def verify_command(
             fail_usage(f"status list {p}: {exc}")
         except AnchorcredError as exc:
             fail_usage(f"status list {p}: {exc.diagnostics()}")
-    setup = build_verifier(networks, resolver, min_confirmations=min_confirmations, status_source=lists)
+    if trust_registry is not None and not trust_registry.startswith(("http://", "https://")):
+        fail_usage(f"--trust-registry must be an http(s) URL, got {trust_registry!r}")
+    if any(not d.startswith("did:") for d in trust_roots):
+        fail_usage(f"--trust-root expects DIDs, got {[d for d in trust_roots if not d.startswith('did:')]!r}")
+    setup = build_verifier(networks, resolver, min_confirmations=min_confirmations, status_source=lists,
+                           trust_roots=trust_roots, trust_registry_url=trust_registry)
     verifier = setup.verifier
     now = datetime.now(timezone.utc)
     console = Console(highlight=False)

@@ -18,6 +18,7 @@ from verifier.ledger.base import LedgerReader
 from verifier.ledger.ebsi import EbsiDidResolver, EbsiLedgerRouter, EbsiReadClient, EbsiReader
 from verifier.ledger.evm import CachingReader, EvmReader, HttpTransport, LedgerRouter
 from verifier.statuslists import StatusListSource
+from verifier.trustregistry import EbsiTrustReader
 from verifier.verify import Verifier, VerifierOptions
 
 
@@ -82,8 +83,12 @@ def build_verifier(
     min_confirmations: int = 1,
     cache_ttl: float | None = None,
     status_source: StatusListSource | None = None,
+    trust_roots: Iterable[str] = (),
+    trust_registry_url: str | None = None,
 ) -> VerifierSetup:
-    """``status_source``: where status lists come from (snapshot files; the service's guarded fetcher)."""
+    """``status_source``: where status lists come from (snapshot files; the service's guarded fetcher).
+    ``trust_roots``: the RootTAO DIDs whose accreditation chains are trusted (none: issuer trust is not checked);
+    accreditations are read from ``trust_registry_url``, else from the first EBSI-like ledger configured."""
     networks = list(networks)
     ledger, transports = build_ledger(networks, cache_ttl=cache_ttl)
     ebsi_urls = [n.ebsi_url for n in networks if n.ledger == "ebsi" and n.ebsi_url]
@@ -91,10 +96,19 @@ def build_verifier(
         ebsi_client = EbsiReadClient(ebsi_urls[0])
         resolver = EbsiDidResolver(ebsi_client, resolver)
         transports = (*transports, ebsi_client)
+    trust_roots = frozenset(trust_roots)
+    registry_url = trust_registry_url or (ebsi_urls[0] if ebsi_urls else None)
+    trust = None
+    if trust_roots and registry_url:  # read afresh for every verification: a client of its own, no cache
+        trust_client = EbsiReadClient(registry_url)
+        trust = EbsiTrustReader(trust_client)
+        transports = (*transports, trust_client)
     verifier = Verifier(
         ledger=ledger,
         did_resolver=resolver,
+        trust_registry=trust,
         options=VerifierOptions(
+            trust_roots=trust_roots,
             min_confirmations=min_confirmations,
             network_labels={n.label: n.chain_id for n in networks},
             confirmations_by_chain={n.chain_id: n.min_confirmations for n in networks},

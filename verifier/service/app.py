@@ -67,7 +67,8 @@ def create_app(
                 lists = StatusListSource(fetcher=app.state.fetcher if fetch_lists else None,
                                          ttl=settings.status_cache_ttl)
                 setup = build_verifier(networks, resolver, min_confirmations=settings.min_confirmations,
-                                       cache_ttl=settings.anchor_cache_ttl, status_source=lists)
+                                       cache_ttl=settings.anchor_cache_ttl, status_source=lists,
+                                       trust_roots=settings.trust_roots, trust_registry_url=settings.trust_registry)
                 app.state.verifier = setup.verifier
                 app.state.network_labels = [n.label for n in networks]
                 app.state.did_document_count = len(settings.did_documents)

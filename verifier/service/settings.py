@@ -30,6 +30,10 @@ class VerifierSettings(BaseSettings):
     status_fetch: bool | None = None
     status_cache_ttl: float = Field(60.0, gt=0, le=86_400, description="seconds a fetched status list is kept")
     min_confirmations: int = Field(1, ge=1, le=10_000)
+    # Issuer trust: the RootTAO DIDs whose accreditation chains are trusted (none: not checked), and the EBSI-like
+    # trust registry to read them from (default: the first "ebsi" ledger of the networks file). Read per verification.
+    trust_roots: list[str] = Field(default_factory=list)
+    trust_registry: str | None = Field(None, pattern=r"^https?://")
     # Where the service keeps its own files (the report-signing key when report_key_file is not set).
     data_dir: Path = Path(".anchorcred/verifier")
     # The Ed25519 key (PEM, PKCS #8) that signs PDF verification reports; made at first start if absent (mode 0600).
