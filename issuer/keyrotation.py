@@ -76,7 +76,8 @@ def rotate_key(identity: IssuerIdentity, role: str, *, now: datetime) -> KeyUpda
     updated, new = _with_new_key(identity, role, records, when)
     if role == SIGNING:
         sender = identity.current(ANCHORING).number
-        changes = (KeyChange(SIGNING, new.number, KEY_ADDED, sender), KeyChange(SIGNING, old.number, KEY_RETIRED, sender))
+        changes = (KeyChange(SIGNING, new.number, KEY_ADDED, sender),
+                   KeyChange(SIGNING, old.number, KEY_RETIRED, sender))
         return KeyUpdate(updated, changes)
     changes = (KeyChange(ANCHORING, new.number, KEY_ADDED, new.number),
                KeyChange(ANCHORING, old.number, KEY_RETIRED, old.number))

@@ -1,4 +1,4 @@
-"""The issuer's keys and DID: Ed25519 signing keys and secp256k1 anchoring keys, with their history, in one DID document.
+"""The issuer's keys and DID: Ed25519 signing and secp256k1 anchoring keys, with their history, in one DID document.
 
 Keys live in a JSON file readable only by its owner; they are never printed or logged. The DID document binds the
 anchoring address as `blockchainAccountId` (CAIP-10, `eip155:<chainId>:<address>`) beside the key it comes from
@@ -89,7 +89,8 @@ class KeyRecord:
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValueError(f"key role must be one of {ROLES}, got {self.role!r}")
-        if isinstance(self.number, bool) or not isinstance(self.number, int) or not 1 <= self.number <= MAX_KEYS_PER_ROLE:
+        number = self.number
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_KEYS_PER_ROLE:
             raise ValueError(f"key number must be 1..{MAX_KEYS_PER_ROLE}, got {self.number!r}")
         size = 32 if self.role == SIGNING else 33
         if not isinstance(self.public, bytes) or len(self.public) != size:

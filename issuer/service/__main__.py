@@ -4,6 +4,8 @@
     python -m issuer.service create-tenant SLUG --name NAME [--admin-password-env VAR]
     python -m issuer.service create-key SLUG --scope issue [--scope revoke ...] [--name NAME]
     python -m issuer.service serve [--host H] [--port P]
+    python -m issuer.service rotate-key|revoke-key SLUG signing|anchoring --reason TEXT [--number N]
+    python -m issuer.service record-key-events SLUG
     python -m issuer.service revoke|suspend|reinstate SLUG ID... --reason TEXT [--ids-file FILE]
 
 Settings come from ``ISSUER_*`` variables (``issuer/service/settings.py``). A new API key is printed once, to stdout;
@@ -145,6 +147,43 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """rotate-key / revoke-key / record-key-events: the change is stored, then recorded on the ledger (one
+    transaction per event; docs/formats.md "Key history"). Run it against the service's database and ledger."""
+    from issuer.service.app import build_ledger
+    from issuer.store.keyevents import change_tenant_keys, describe, record_tenant_key_events
+    from issuer.store.models import KeyEventState
+    from issuer.store.secrets import SecretBox
+    from issuer.store.tenants import get_tenant
+
+    settings = _settings()
+    box = SecretBox(settings.master_secret())
+    engine, maker = _sessions(settings)
+    ledger = build_ledger(settings)
+    try:
+        with maker() as session:
+            tenant = get_tenant(session, args.slug)
+            if tenant is None:
+                raise CliError(f"no tenant {args.slug!r}")
+            tenant_id = tenant.id
+        if args.command != "record-key-events":
+            outcome = change_tenant_keys(maker, box, tenant_id, action=args.command.removesuffix("-key"),
+                                         role=args.role, number=args.number, reason=args.reason,
+                                         chain_id=ledger.chain_id)
+            for batch_id in outcome.failed_batches:
+                print(f"batch {batch_id} failed: signed with the revoked key before it was anchored")
+        events = record_tenant_key_events(maker, box, ledger, tenant_id, confirmations=settings.confirmations)
+    finally:
+        close = getattr(ledger, "close", None)
+        if callable(close):
+            close()
+        engine.dispose()
+    for event in events:
+        where = f" (tx {event.tx_hash}, block {event.block_number})" if event.tx_hash else ""
+        print(f"{describe(event)}: {event.state.value}{where}")
+    return 0 if all(e.state is KeyEventState.RECORDED for e in events) else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -182,6 +221,17 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--reason", required=True, help="why (kept in the issuer's records)")
         c.add_argument("--ids-file", metavar="FILE", help="more ids, one per line")
         c.set_defaults(func=cmd_status)
+    for name, what in (("rotate-key", "rotate a tenant's signing or anchoring key (the old one is retired)"),
+                       ("revoke-key", "revoke a tenant's key (compromised); a current key is replaced")):
+        r = sub.add_parser(name, help=f"{what}; recorded on the ledger")
+        r.add_argument("slug", help="the tenant")
+        r.add_argument("role", choices=["signing", "anchoring"])
+        r.add_argument("--reason", required=True, help="why (kept in the issuer's records)")
+        r.add_argument("--number", type=int, help="which key (default: the current one)")
+        r.set_defaults(func=cmd_keys)
+    r = sub.add_parser("record-key-events", help="record a tenant's key events still pending on the ledger")
+    r.add_argument("slug", help="the tenant")
+    r.set_defaults(func=cmd_keys, role=None, number=None, reason=None)
     s = sub.add_parser("serve", help="run the service (uvicorn)")
     s.add_argument("--host")
     s.add_argument("--port", type=int)

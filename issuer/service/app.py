@@ -29,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from issuer.service import api, status_api, vcapi
+from issuer.service import keys_api
 from issuer.service.bootstrap import bootstrap
 from issuer.service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, limit_by_content_type
 from issuer.service.problems import document_problems, install_problem_handlers
@@ -143,6 +144,7 @@ def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) ->
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(api.public_router)
     app.include_router(api.router)
+    app.include_router(keys_api.router)
     # Before the VC-API's router: its GET /credentials/{id:path} would take /credentials/{id}/status.
     app.include_router(status_api.public_router)
     app.include_router(status_api.router)

@@ -162,7 +162,8 @@ def record_tenant_key_events(sessions: sessionmaker[Session], box: SecretBox, le
 def _step(sessions, box, ledger: LedgerProvider, tenant_id: int, event_id: int, confirmations: int) -> None:
     with sessions() as s:
         event = s.get(TenantKeyEvent, event_id)
-        state, tx_hash, nonce, raw, address = event.state, event.tx_hash, event.nonce, event.raw_tx, event.anchoring_address
+        state, tx_hash, nonce, raw = event.state, event.tx_hash, event.nonce, event.raw_tx
+        address = event.anchoring_address
     if state is KeyEventState.PENDING:
         _send(sessions, box, ledger, tenant_id, event_id)
         return
@@ -176,7 +177,8 @@ def _step(sessions, box, ledger: LedgerProvider, tenant_id: int, event_id: int, 
         if mined.confirmations >= confirmations:
             with sessions.begin() as s:
                 row = s.get(TenantKeyEvent, event_id)
-                row.state, row.block_number, row.block_time = KeyEventState.RECORDED, mined.block_number, mined.block_time
+                row.state = KeyEventState.RECORDED
+                row.block_number, row.block_time = mined.block_number, mined.block_time
             log.info("tenant %s: key event %s recorded in %s", tenant_id, event_id, tx_hash)
             return
         ledger.wait()

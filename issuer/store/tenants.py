@@ -21,8 +21,8 @@ from issuer.store.errors import TenantExistsError
 from issuer.store.models import Tenant, TenantKey
 from issuer.store.secrets import SecretBox
 
-__all__ = ["SLUG_RE", "apply_key_update", "create_tenant", "did_document", "did_for", "get_tenant", "identity_of", "key_rows",
-           "retiring_aad", "store_history"]
+__all__ = ["SLUG_RE", "apply_key_update", "create_tenant", "did_document", "did_for", "get_tenant", "identity_of",
+           "key_rows", "retiring_aad", "store_history"]
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 

@@ -45,7 +45,8 @@ EXPECTED_OPERATIONS = {
     "POST /rosters/{roster_id}/issue", "GET /batches", "GET /batches/{batch_id}", "GET /batches/{batch_id}/credentials",
     "POST /credentials/issue", "GET /credentials/{credential_id}", "GET /share/{token}", "GET /share/{token}/qr.svg",
     "GET /share/{token}/qr.png", "GET /share/{token}/certificate.pdf", "POST /keys", "GET /keys",
-    "POST /keys/{key_id}/revoke", "GET /credentials/{credential_id}/europass",
+    "POST /keys/{key_id}/revoke", "GET /key-history", "POST /key-history/{role}/rotate",
+    "POST /key-history/{role}/revoke", "POST /key-history/record", "GET /credentials/{credential_id}/europass",
 }
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
