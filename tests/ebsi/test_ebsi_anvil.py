@@ -90,3 +90,22 @@ def test_the_cli_issues_with_ledger_ebsi_and_verifies(devnet_factory, tmp_path):
         assert reports[0]["anchor"]["ledger"] == "ebsi-31337" and reports[0]["anchor"]["mode"] == "timestamp"
     finally:
         service.stop()
+
+
+def test_stack_up_with_ebsi_runs_the_facade_on_the_devnet_and_down_stops_it(anvil_path, tmp_path):  # noqa: F811
+    import httpx
+
+    ports = Ports(issuer=free_port(), verifier=free_port(), devnet=free_port(), ebsi=free_port())
+    stack = Stack(tmp_path / "data", ports, ebsi=True)
+    said: list[str] = []
+    try:
+        urls = stack.up(say=said.append)
+        assert urls["ebsi"] == f"http://localhost:{ports.ebsi}"
+        assert httpx.get(f"{urls['ebsi']}/health", timeout=10).json()["chainId"] == 31337
+        networks = json.loads((tmp_path / "data" / "networks.json").read_text())["networks"]
+        assert {(n.get("ledger", "evm"), n["chain_id"]) for n in networks} == {("evm", 31337), ("ebsi", 31337)}
+        assert any("--ledger ebsi --ebsi-url" in line for line in said)
+    finally:
+        stack.down(say=said.append)
+    assert "stopped the ebsi service" in said
+    assert stack.ebsi_service().pid() is None
