@@ -42,6 +42,9 @@ except ImportError as _exc:  # only the verifier is installed (no web3 / eth-tes
         )(_not_installed)
 else:
     _register_issuer(app)
+    from ebsi.trust_cli import app as _trust_app  # trust marks on the EBSI-like ledger (needs the issuer's packages)
+
+    app.add_typer(_trust_app, name="trust")
 
 
 def main() -> None:

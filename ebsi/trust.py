@@ -158,24 +158,29 @@ def make_root(writer: RegistryWriter, root: Party, *, accredited_for: Sequence[A
     return Accreditation(root.did, "RootTAO", attribute_id, root.did, body)
 
 
-def accredit(writer: RegistryWriter, accreditor: Party, accreditor_attribute: Accreditation, subject: Party, *,
+def accredit(writer: RegistryWriter, accreditor: Party, accreditor_attribute: Accreditation, subject: Party | str, *,
              kind: str, accredited_for: Sequence[AccreditedFor], valid_from: datetime, valid_until: datetime,
              registry_url: str) -> Accreditation:
-    """``accreditor`` accredits ``subject`` (ToAccredit: as a TAO; ToAttest: as a TI), signs it, registers it."""
+    """``accreditor`` accredits ``subject`` (ToAccredit: as a TAO; ToAttest: as a TI), signs it, registers it.
+
+    ``subject`` is a Party (its DID is registered in the DID Registry first) or just a DID (e.g. a university's
+    did:web, which the DID Registry does not hold: only the accreditor's keys need to be found there)."""
     if kind not in ROLE_OF_KIND:
         raise ValueError(f"kind must be {TO_ACCREDIT} or {TO_ATTEST}, got {kind!r}")
     if accreditor_attribute.subject != accreditor.did:
         raise ValueError(f"accreditor_attribute belongs to {accreditor_attribute.subject}, not {accreditor.did}")
     attribute_id = new_attribute_id()
-    vc = accreditation_vc(kind=kind, accreditor=accreditor, subject=subject.did, attribute_id=attribute_id,
+    subject_did = subject if isinstance(subject, str) else subject.did
+    vc = accreditation_vc(kind=kind, accreditor=accreditor, subject=subject_did, attribute_id=attribute_id,
                           accredited_for=accredited_for, valid_from=valid_from, valid_until=valid_until,
                           registry_url=registry_url, accreditor_attribute_id=accreditor_attribute.attribute_id)
     body = sign_credential_jwt(vc, accreditor.signer)
     role = ROLE_OF_KIND[kind]
-    writer.register_did(subject)
-    writer.set_attribute(accreditor, subject.did, attribute_id, role, accreditor.did, accreditor_attribute.attribute_id)
-    writer.set_attribute_body(accreditor, subject.did, attribute_id, body)
-    return Accreditation(subject.did, role, attribute_id, accreditor.did, body)
+    if not isinstance(subject, str):
+        writer.register_did(subject)
+    writer.set_attribute(accreditor, subject_did, attribute_id, role, accreditor.did, accreditor_attribute.attribute_id)
+    writer.set_attribute_body(accreditor, subject_did, attribute_id, body)
+    return Accreditation(subject_did, role, attribute_id, accreditor.did, body)
 
 
 @dataclass(frozen=True)
