@@ -36,10 +36,8 @@ def ensure_demo_trust(ebsi_url: str, *, admin_secret: bytes, folder: Path, unive
     from ebsi.trustledger import LedgerRegistryWriter
     from verifier.ledger.ebsi import EbsiReadClient
 
-    folder.mkdir(parents=True, exist_ok=True)
+    demo_root(folder)
     files = {"ministry": folder / "ministry.json", "agency": folder / "agency.json"}
-    if not files["ministry"].exists():
-        save_party(files["ministry"], new_party("Ministry of Education (demo RootTAO)", "ES256K"))
     if not files["agency"].exists():
         save_party(files["agency"], new_party("Quality assurance agency (demo TAO)"))
     ministry, ministry_held = load_party(files["ministry"])
@@ -75,3 +73,12 @@ def ensure_demo_trust(ebsi_url: str, *, admin_secret: bytes, folder: Path, unive
         read.close()
     return {"root": ministry.did, "tao": agency.did, "ti": university_did, "rootAttribute": root.attribute_id,
             "taoAttribute": tao.attribute_id, "tiAttribute": ti, "registry": ebsi_url}
+
+
+def demo_root(folder: Path) -> str:
+    """The demo ministry's DID (its party file made if absent): what the demo verifier trusts as its root."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "ministry.json"
+    if not path.exists():
+        save_party(path, new_party("Ministry of Education (demo RootTAO)", "ES256K"))
+    return load_party(path)[0].did

@@ -177,6 +177,7 @@ class Stack:
             "VERIFIER_DID_WEB_FETCH": "true",
             "VERIFIER_FETCH_ALLOW_HTTP_HOSTS": local,
             "VERIFIER_FETCH_ALLOW_HOSTS": local,
+            **self._trust_env(),
         })
         issuer = Service("issuer", "issuer.service.app:create_app", self.ports.issuer, self.folder, {
             "ISSUER_DATA_DIR": str(self.data_dir / "issuer"),
@@ -193,6 +194,15 @@ class Stack:
             "ISSUER_ADMIN_PASSWORD": _secret_file(self.folder / "admin-password", lambda: secrets.token_urlsafe(12)),
         })
         return verifier, issuer
+
+    def _trust_env(self) -> dict[str, str]:
+        """With the EBSI-like ledger, the verifier trusts the demo ministry's accreditation chains (ebsi/trustdemo.py)."""
+        if not self.ebsi:
+            return {}
+        from ebsi.trustdemo import demo_root
+
+        return {"VERIFIER_TRUST_ROOTS": json.dumps([demo_root(self.data_dir / "trust")]),
+                "VERIFIER_TRUST_REGISTRY": f"http://localhost:{self.ports.ebsi}"}
 
     def ebsi_service(self, rpc_url: str = "") -> Service:
         """The EBSI-like ledger's facade on the devnet: contracts deployed once (``<data>/ebsi``), anvil's public dev
@@ -243,6 +253,15 @@ class Stack:
             started = service.start()
             say(f"{service.name} service {'started' if started else 'already running'} at {service.url} "
                 f"(log {service.log_file})")
+        if self.ebsi:  # trust marks: ministry (RootTAO) -> QA agency (TAO) -> the demo university (TI)
+            from ebsi.service.app import DEV_ADMIN_KEY
+            from ebsi.trustdemo import ensure_demo_trust
+
+            did = _ok(httpx.get(f"{issuer.url}/tenants/{DEMO_TENANT}/did.json", timeout=30), "the demo DID document")["id"]
+            trust = ensure_demo_trust(urls["ebsi"], admin_secret=bytes.fromhex(DEV_ADMIN_KEY[2:]),
+                                      folder=self.data_dir / "trust", university_did=did)
+            say(f"trust marks: {did} accredited (TI) by {trust['tao']} (TAO) under {trust['root']} (RootTAO, "
+                f"trusted by the verifier)")
         return {"devnet": devnet.rpc_url, "registry": registry, "verifier": verifier.url, "issuer": issuer.url, **urls}
 
     def down(self, say=print) -> None:
