@@ -51,12 +51,12 @@ def open_ledger(settings: EbsiSettings) -> EbsiLedger:
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 10}))
     chain_id = int(w3.eth.chain_id)
     deployment = ensure_deployment(w3, admin, settings.data_dir / f"deployment-{chain_id}.json")
-    fund = None
-    if settings.dev:
-        from issuer.ledger.devnet import fund_from_dev_account
+    if not settings.dev:
+        return EbsiLedger(w3, deployment)
+    from issuer.ledger.devnet import fund_from_dev_account
 
-        def fund(address: str, wei: int) -> str:
-            return fund_from_dev_account(w3, address, wei)
+    def fund(address: str, wei: int) -> str:
+        return fund_from_dev_account(w3, address, wei)
 
     return EbsiLedger(w3, deployment, fund=fund)
 
