@@ -105,3 +105,34 @@ def test_cli_misuse_is_one_line_with_exit_2(tmp_path):
     assert bad.exit_code == 2 and "--as must be root, tao or ti" in bad.output
     missing = runner.invoke(app, ["accredit", "--ebsi-url", "http://x", "--as", "ti", "--by", str(tmp_path / "p.json")])
     assert missing.exit_code == 2 and "cannot be read" in missing.output
+
+
+def test_anchorcred_verify_checks_the_issuers_accreditation_on_an_ebsi_anchored_batch(facade, tmp_path):
+    """Issue on the EBSI-like ledger, accredit the issuer with the demo chain, verify with the CLI and --trust-root."""
+    from anchorcred_cli import app as cli
+    from tests.batchkit import EXAMPLES
+
+    base, admin = facade
+    runner = CliRunner()
+    data, out = tmp_path / "data", tmp_path / "out"
+    issued = runner.invoke(cli, ["issue", "--achievement", str(EXAMPLES / "achievement.yaml"), "--roster",
+                                 str(EXAMPLES / "roster.csv"), "--out", str(out), "--ledger", "ebsi", "--ebsi-url", base,
+                                 "--data-dir", str(data)])
+    assert issued.exit_code == 0, issued.output
+    first = sorted(out.glob("*.json"))[0]
+    issuer = json.loads(first.read_text("utf-8"))["issuer"]["id"]
+    # (issue --ledger ebsi records the ledger in <data>/networks.json; verify reads it from there)
+
+    def verify(*extra: str) -> dict:
+        result = runner.invoke(cli, ["verify", "--json", str(first), "--data-dir", str(data), *extra])
+        return {c["id"]: c for c in json.loads(result.output)[0]["checks"]}
+
+    untrusted = verify()
+    assert untrusted["issuer_trust"]["status"] == "skipped" and untrusted["anchor"]["status"] == "pass"
+    trust = ensure_demo_trust(base, admin_secret=admin, folder=tmp_path / "trust", university_did=issuer)
+    checks = verify("--trust-root", trust["root"])
+    assert checks["issuer_trust"]["status"] == "pass", checks["issuer_trust"]["reason"]
+    assert f"{issuer} (TI) ← {trust['tao']} (TAO) ← {trust['root']} (RootTAO)" in checks["issuer_trust"]["reason"]
+    other = verify("--trust-root", "did:ebsi:zSomeOtherMinistry")
+    assert other["issuer_trust"]["status"] == "fail"
+    assert other["issuer_trust"]["reason"].startswith("no path to a configured root")
