@@ -5,7 +5,8 @@ lock: the new keys, the history, and the ledger events to send (``tenant_key_eve
 Refused``, a 409) while earlier events are unrecorded or, for the anchoring key, while a batch anchor or a status
 publication of the tenant is in flight (it would be mined after its address was retired). Revoking the signing key
 fails the tenant's batches not yet anchored that hold credentials it signed: anchored after the revocation, they
-would never verify; their credentials must be issued again.
+would never verify; their credentials must be issued again. Changing the signing key has the tenant's published status
+lists signed and published again with the new key (a new revision for the status publisher).
 
 ``record_tenant_key_events`` sends the pending events one by one, with the batch runner's rules (``issuer.store.
 anchoring``): nonce chosen under the tenant's row lock among every transaction stored for the address, the signed
@@ -27,7 +28,7 @@ from issuer.errors import IssuerError, OptionError
 from issuer.keyrotation import revoke_key, rotate_key
 from issuer.keys import ANCHORING, SIGNING, KeyChange
 from issuer.ledger.provider import LedgerProvider
-from issuer.store.models import (Batch, BatchState, CredentialRecord, KeyEventState, PublicationState,
+from issuer.store.models import (Batch, BatchState, CredentialRecord, KeyEventState, PublicationState, StatusList,
                                  StatusPublication, Tenant, TenantKey, TenantKeyEvent)
 from issuer.store.nonces import last_stored_nonce
 from issuer.store.secrets import SecretBox
@@ -121,6 +122,11 @@ def change_tenant_keys(sessions: sessionmaker[Session], box: SecretBox, tenant_i
             target = number if number is not None else identity.current(SIGNING).number
             failed = _fail_unanchored(s, tenant_id, identity.method_id(identity.record(SIGNING, target)))
         apply_key_update(s, box, tenant, result.identity, result.retiring_secret, reason=reason.strip())
+        if role == SIGNING:
+            # Published status lists carry the old key's signature, which verifiers no longer take from a current
+            # list: a new revision makes the status publisher sign and publish them again with the new key.
+            s.execute(update(StatusList).where(StatusList.tenant_id == tenant_id, StatusList.published_revision > 0)
+                      .values(revision=StatusList.revision + 1).execution_options(synchronize_session=False))
         rows = [TenantKeyEvent(tenant_id=tenant_id, role=c.role, number=c.number, kind=c.kind, sender=c.sender,
                                state=KeyEventState.PENDING, chain_id=chain_id) for c in result.changes]
         s.add_all(rows)

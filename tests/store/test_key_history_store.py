@@ -62,6 +62,30 @@ def test_rotating_both_keys_keeps_old_credentials_and_records_every_event(sessio
     assert proofs[1]["verificationMethod"].endswith(f"#anchor-eip155-{chain.provider.chain_id}-2")
 
 
+def test_a_signing_key_change_has_published_status_lists_signed_again(sessions, box, chain):
+    import uuid
+
+    from issuer.store.models import StatusList, StatusPurpose
+
+    tenant_id, _ = make_tenant(sessions, box)
+    with sessions.begin() as s:  # one list published (as the status publisher leaves it), one never published
+        lists = [StatusList(id=str(uuid.uuid4()), tenant_id=tenant_id, purpose=purpose, size=131072,
+                            url=f"http://localhost:8081/tenants/tu-example/status/{purpose.value}", revision=3,
+                            published_revision=published, version=published)
+                 for purpose, published in ((StatusPurpose.REVOCATION, 3), (StatusPurpose.SUSPENSION, 0))]
+        s.add_all(lists)
+        s.flush()
+        before = {sl.id: sl.revision for sl in lists}
+        published = lists[0].id
+    _change(sessions, box, chain, tenant_id, action="rotate", role=SIGNING)
+    with sessions() as s:
+        after = {sl.id: sl.revision for sl in s.scalars(select(StatusList).where(StatusList.tenant_id == tenant_id))}
+    assert after == {k: v + (k == published) for k, v in before.items()}
+    _change(sessions, box, chain, tenant_id, action="rotate", role=ANCHORING)
+    with sessions() as s:
+        assert s.get(StatusList, published).revision == after[published]  # the anchoring key signs no list
+
+
 def test_revoking_the_signing_key_fails_unanchored_batches_and_later_thefts(sessions, box, chain):
     tenant_id, achievement_id = make_tenant(sessions, box)
     anchored = _issue(sessions, box, chain, tenant_id, achievement_id)
