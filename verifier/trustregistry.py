@@ -212,10 +212,11 @@ class EbsiTrustReader:
         self.source = f"trust registry {getattr(client, 'where', None) or getattr(client, 'base_url', 'EBSI')}"
 
     def attribute_ids(self, did: str) -> list[str] | None:
-        if self._client.issuer(did) is None:
+        listed = self._client.issuer_attribute_ids(did)  # [] also for an unknown DID (a 404 page): asked apart below
+        if not listed and self._client.issuer(did) is None:
             return None
         ids = []
-        for raw in self._client.issuer_attribute_ids(did)[:MAX_ATTRIBUTES]:
+        for raw in listed[:MAX_ATTRIBUTES]:
             attribute_id = normalize_attribute_id(raw)
             if attribute_id is None:
                 raise TrustRegistryUnavailableError(f"{self.source}: {did} lists an attribute id that is not 32 bytes of hex: {raw!r:.80}")
