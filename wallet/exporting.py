@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from verifier.document import parse_credential
-from verifier.errors import AnchorcredError, EvidenceUnavailableError, InvalidInputError
+from verifier.errors import AnchorcredError, InvalidInputError
 from verifier.ledger.evm import Transport
 from wallet.bundle import export_bundle, status_list_urls
 from wallet.errors import BundleError
@@ -54,15 +54,26 @@ def did_document_for(entry: Entry, wv: WalletVerifier, now: datetime,
 
 def status_lists_for(entry: Entry, wv: WalletVerifier, now: datetime,
                      say: Callable[[str], None]) -> dict[str, tuple[Any, str, str]]:
+    """Each status list the credential names: fetched now, else the snapshot kept since the credential was claimed
+    (the bundle then says how old it is), else left out with a warning."""
     out: dict[str, tuple[Any, str, str]] = {}
+    kept = entry.evidence.get("status_lists") if isinstance(entry.evidence.get("status_lists"), dict) else {}
     for url in status_list_urls(entry.credential):
         try:
-            final, document = wv.fetcher.fetch_json(url)
-        except (InvalidInputError, EvidenceUnavailableError) as exc:
-            say(f"warning: status list {url} could not be fetched ({exc.diagnostics()}); the bundle goes without it "
-                "and its status check will be indeterminate")
+            doc = wv.status_source.get(url)
+            out[url] = (doc.document, doc.source, _stamp(now))
             continue
-        out[url] = (document, f"fetched from {final}", _stamp(now))
+        except AnchorcredError as exc:
+            problem = exc.diagnostics()
+        snapshot = kept.get(url)
+        if isinstance(snapshot, dict) and isinstance(snapshot.get("document"), dict):
+            say(f"warning: status list {url} could not be fetched now ({problem}); using the snapshot kept since "
+                f"{snapshot.get('fetched_at')}")
+            out[url] = (snapshot["document"], f"kept with the credential ({snapshot.get('source')})",
+                        str(snapshot.get("fetched_at") or entry.added))
+        else:
+            say(f"warning: status list {url} could not be fetched ({problem}); the bundle goes without it and its "
+                "status check will be indeterminate")
     return out
 
 

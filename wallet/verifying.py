@@ -21,8 +21,10 @@ from verifier.did import DidResolver
 from verifier.didweb import WebDidResolver
 from verifier.errors import AnchorcredError
 from verifier.fetch import FetchPolicy, GuardedFetcher
+from verifier.ledger.base import LedgerReader
 from verifier.report import Report
 from verifier.setup import build_ledger
+from verifier.statuslists import StatusListSource
 from verifier.verify import Verifier, VerifierOptions
 
 DEFAULT_VERIFIER_URL = "http://localhost:8080"
@@ -44,6 +46,15 @@ def read_did_documents(files: Iterable[Path]) -> list[tuple[dict[str, Any], str]
             raise ConfigError(f"DID document {path}: {getattr(exc, 'strerror', None) or exc}") from exc
         out.append((doc, f"file {path}"))
     return out
+
+
+def _status_urls(credential: Any) -> list[str]:
+    from verifier.status import StatusListError, status_entries
+
+    try:
+        return list(dict.fromkeys(e.list_url for e in status_entries(credential)))
+    except StatusListError:
+        return []
 
 
 @dataclass(frozen=True)
@@ -76,15 +87,20 @@ class WalletConfig:
 class WalletVerifier:
     """A Verifier over the configured ledgers and DID documents (fetching did:web when allowed); close() after use."""
 
-    def __init__(self, config: WalletConfig, *, fetcher: GuardedFetcher | None = None):
+    def __init__(self, config: WalletConfig, *, fetcher: GuardedFetcher | None = None,
+                 ledger: LedgerReader | None = None):
+        """``fetcher`` and ``ledger`` replace the ones the configuration would build (tests, an in-process chain)."""
         self.config = config
         self.fetcher = fetcher or GuardedFetcher(config.fetch_policy())
         self._own_fetcher = fetcher is None
         documents = {doc["id"]: (doc, source) for doc, source in config.did_documents if isinstance(doc.get("id"), str)}
         self.resolver: DidResolver = (WebDidResolver(self.fetcher, documents=documents) if config.did_web_fetch
                                       else DidResolver(documents))
-        self.ledger, self._transports = build_ledger(config.networks)
-        self.verifier = Verifier(ledger=self.ledger, did_resolver=self.resolver, options=VerifierOptions(
+        self.ledger, self._transports = (ledger, ()) if ledger is not None else build_ledger(config.networks)
+        # Status lists come through the same fetcher; each is judged against the digest its issuer anchored.
+        self.status_source = StatusListSource(fetcher=self.fetcher)
+        self.verifier = Verifier(ledger=self.ledger, did_resolver=self.resolver, status_source=self.status_source,
+                                 options=VerifierOptions(
             network_labels={n.label: n.chain_id for n in config.networks},
             confirmations_by_chain={n.chain_id: n.min_confirmations for n in config.networks}))
 
@@ -103,20 +119,28 @@ class WalletVerifier:
     def verify(self, credential: Any, *, source: str, now: datetime | None = None) -> tuple[Report, dict[str, Any]]:
         """The report, and the evidence worth keeping with the credential (the issuer's DID document as used)."""
         report = self.verifier.verify(credential, now=now or datetime.now(timezone.utc), source=source)
-        return report, self.evidence_of(report)
+        return report, self.evidence_of(report, credential)
 
-    def evidence_of(self, report: Report) -> dict[str, Any]:
+    def evidence_of(self, report: Report, credential: Any = None) -> dict[str, Any]:
+        """The issuer's DID document and the status lists as this verification used them (kept for bundles)."""
+        out: dict[str, Any] = {}
         issuer = report.issuer.get("id") if report.issuer else None
-        if not isinstance(issuer, str) or not issuer.startswith("did:"):
-            return {}
-        try:
-            resolved = self.resolver.resolve_local(issuer)
-        except AnchorcredError:
-            return {}
-        if resolved is None or issuer.startswith("did:key:"):
-            return {}
-        return {"issuer_did_document": dict(resolved.document), "issuer_did_source": resolved.source,
-                "issuer_did_captured": report.verified_at}
+        if isinstance(issuer, str) and issuer.startswith("did:") and not issuer.startswith("did:key:"):
+            try:
+                resolved = self.resolver.resolve_local(issuer)
+            except AnchorcredError:
+                resolved = None
+            if resolved is not None:
+                out.update(issuer_did_document=dict(resolved.document), issuer_did_source=resolved.source,
+                           issuer_did_captured=report.verified_at)
+        lists = {}
+        for url in _status_urls(credential):
+            ready, doc = self.status_source.peek(url)
+            if ready and doc is not None:
+                lists[url] = {"document": doc.document, "source": doc.source, "fetched_at": report.verified_at}
+        if lists:
+            out["status_lists"] = lists
+        return out
 
 
 __all__ = ["DEFAULT_VERIFIER_URL", "WalletConfig", "WalletVerifier"]
