@@ -209,3 +209,27 @@ def test_export_refuses_what_it_cannot_prove(exported, tmp_path):
     with pytest.raises(BundleError, match="do not hash to its block hash"):
         export_bundle(batch.credential(0), transport=LyingNode(), chain_id=chain.chain_id, registry=None,
                       did_document=None)
+
+
+def test_the_issuers_key_events_travel_in_the_bundle_and_are_judged_offline(exported):
+    """The issuer revokes its signing key after the anchor (recorded on the registry by its anchoring address): the
+    bundle carries that transaction's block, and offline the credential stays valid (anchored before), saying so."""
+    from eth_account import Account
+
+    from verifier.ledger.base import KEY_REVOKED, key_id_of
+
+    _bundle, _node, batch, chain = exported
+    account = Account.from_key(batch.identity.secp256k1_secret)
+    writer = chain.writer(account)
+    signing_key = f"{batch.identity.did}#key-1"
+    writer.record_key_event(key_id_of(signing_key), KEY_REVOKED, bytes(32))
+    chain.mine(1)
+    transport = EthTesterTransport(chain.transport())
+    bundle = export_bundle(batch.credential(0), transport=transport, chain_id=chain.chain_id, registry=None,
+                           did_document=(batch.did_document, "file did.json", "2026-06-01T00:00:00Z"))
+    assert len(bundle["issuer"]["key_events"]) == 1 and len(bundle["ledger"]["blocks"]) == 2
+    report = verify_bundle(bundle, node=NodeConfirmer(transport, chain_id=chain.chain_id, where="the chain"))
+    signature = reason(report, "signature")
+    assert statuses(report)["signature"] == "pass", signature
+    assert "revoked" in signature and "ledger" in signature, signature
+    assert "1 key event(s)" in dict(report.evidence)["key_history"]
