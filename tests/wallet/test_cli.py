@@ -4,6 +4,7 @@ verifier, holder binding included), and `anchorcred verify --offline` on a bundl
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 
 import pytest
@@ -137,3 +138,49 @@ def test_verify_offline_reads_a_bundle_and_says_what_each_check_used(setup):
     (tmp / "junk.json").write_text('{"format": "something else"}')
     junk = runner.invoke(app, ["verify", "--offline", "--data-dir", str(tmp / "nodata"), str(tmp / "junk.json")])
     assert junk.exit_code == 1 and "not an anchorcred offline bundle" in junk.output
+
+
+def test_claim_from_a_qr_code_image_fetches_the_link_it_holds(setup, tmp_path):
+    """The QR code on a printed certificate holds the verifier link; the wallet reads it with zbar, follows it to
+    the credential's own URL (a local site here, allowed with --allow-http-host), verifies and keeps the credential."""
+    import shutil
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from wallet.share import qr_png
+
+    if shutil.which("zbarimg") is None:
+        if os.environ.get("CI"):
+            pytest.fail("zbarimg (Debian zbar-tools) is required under CI")
+        pytest.skip("zbarimg (Debian zbar-tools) is needed to read QR codes")
+    tmp, env, _wallet, _chain, batch = setup
+    body = json.dumps(batch.credential(1)).encode()
+
+    class Site(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's interface
+            found = self.path == "/share/AbCdEfGhIjKlMnOpQrStUv"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) if found else 0))
+            self.end_headers()
+            self.wfile.write(body if found else b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        public = f"http://127.0.0.1:{server.server_address[1]}/share/AbCdEfGhIjKlMnOpQrStUv"
+        (tmp_path / "qr.png").write_bytes(qr_png(f"https://verify.example/verify/link?url={public}"))
+        refused = cli(env, "claim", str(tmp_path / "qr.png"))
+        assert refused.exit_code == 2 and "not allowed" in refused.output  # http to a local address: not by default
+        assert cli(env, "config", "--allow-http-host", "127.0.0.1").exit_code == 0
+        done = cli(env, "claim", str(tmp_path / "qr.png"))
+        assert "kept as" in done.output, done.output
+        entry = Wallet.open(tmp / "w", PASSPHRASE).get(batch.credential(1)["id"])
+        assert entry.source == {"kind": "qr", "url": public}
+        assert {c["id"]: c["status"] for c in entry.report["checks"]}["signature"] == "pass"
+    finally:
+        server.shutdown()
+        server.server_close()
