@@ -42,6 +42,7 @@ from verifier.ledger.evm import EvmReader, Transport
 from verifier.merkle import path_to_json
 from verifier.status import StatusListError, status_entries
 from wallet.errors import BundleError, BundleExportUnavailableError
+from wallet import evmjson as ej
 from wallet import evmproof as ep
 
 FORMAT = "anchorcred-offline-bundle"
@@ -81,10 +82,10 @@ class _Blocks:
         tx = self.call("eth_getTransactionByHash", [tx_hash])
         if not isinstance(tx, dict) or tx.get("blockHash") in (None, "0x" + "00" * 32):
             raise BundleError(f"transaction {tx_hash} is not mined on this ledger (not found or pending)")
-        block_hash = _hex(ep.data_bytes(tx["blockHash"], "blockHash", size=32))
+        block_hash = _hex(ej.data_bytes(tx["blockHash"], "blockHash", size=32))
         if block_hash not in self.blocks:
             self.add_block(block_hash)
-        return block_hash, ep.quantity(tx.get("transactionIndex"), "transactionIndex"), self.numbers[block_hash]
+        return block_hash, ej.quantity(tx.get("transactionIndex"), "transactionIndex"), self.numbers[block_hash]
 
     def add_block(self, block_hash: str) -> None:
         if len(self.blocks) >= MAX_BLOCKS:
@@ -97,9 +98,9 @@ class _Blocks:
             raise BundleError(f"block {block_hash} holds {len(txs)} transactions, more than the "
                               f"{MAX_BLOCK_TRANSACTIONS} a bundle carries")
         try:
-            header = ep.parse_header(ep.header_rlp_matching(block))
+            header = ep.parse_header(ej.header_rlp_matching(block))
             raws = [self._raw_transaction(tx) for tx in txs]
-            receipts = [ep.raw_receipt_from_json(r) for r in self._receipts(block_hash, txs)]
+            receipts = [ej.raw_receipt_from_json(r) for r in self._receipts(block_hash, txs)]
         except ep.ProofError as exc:
             raise BundleError(f"block {block_hash}: {exc}") from exc
         if ep.ordered_trie_root(raws) != header.transactions_root:
@@ -113,14 +114,14 @@ class _Blocks:
     def _raw_transaction(self, tx: Any) -> bytes:
         if not isinstance(tx, dict):
             raise BundleError("the node listed a block's transactions without their bodies")
-        expected = ep.data_bytes(tx.get("hash"), "transaction hash", size=32)
+        expected = ej.data_bytes(tx.get("hash"), "transaction hash", size=32)
         try:
-            raw = ep.raw_transaction_from_json(tx)
+            raw = ej.raw_transaction_from_json(tx)
         except ep.ProofError:
             raw = b""
         if ep.keccak256(raw) != expected:  # a field form we do not know: ask the node for the bytes themselves
             answer = self.call("eth_getRawTransactionByHash", [_hex(expected)])
-            raw = ep.data_bytes(answer, "raw transaction")
+            raw = ej.data_bytes(answer, "raw transaction")
             if ep.keccak256(raw) != expected:
                 raise BundleError(f"transaction {_hex(expected)}: its bytes do not hash to its hash")
         return raw
@@ -138,7 +139,7 @@ class _Blocks:
 
     def descendants(self, anchor_block: str, limit: int) -> tuple[list[str], dict[str, Any]]:
         """Headers of the blocks after ``anchor_block`` (at most ``limit``), each the child of the one before."""
-        latest = ep.quantity(self.call("eth_blockNumber", []), "eth_blockNumber")
+        latest = ej.quantity(self.call("eth_blockNumber", []), "eth_blockNumber")
         number = self.numbers[anchor_block]
         parent = bytes.fromhex(anchor_block[2:])
         out = []
@@ -147,7 +148,7 @@ class _Blocks:
             if not isinstance(block, dict):
                 break
             try:
-                header = ep.parse_header(ep.header_rlp_matching(block))
+                header = ep.parse_header(ej.header_rlp_matching(block))
             except ep.ProofError as exc:
                 raise BundleError(f"block {n}: {exc}") from exc
             if header.parent_hash != parent:
@@ -179,7 +180,7 @@ def export_bundle(credential: dict[str, Any], *, transport: Transport, chain_id:
     anchor = parsed.merkle.anchors[0]
     if anchor.network != chain_id:
         raise BundleError(f"the credential is anchored on chain {anchor.network}, the ledger given is chain {chain_id}")
-    node_chain = ep.quantity(_Blocks(transport).call("eth_chainId", []), "eth_chainId")
+    node_chain = ej.quantity(_Blocks(transport).call("eth_chainId", []), "eth_chainId")
     if node_chain != chain_id:
         raise BundleError(f"the node serves chain {node_chain}, not chain {chain_id}")
     blocks = _Blocks(transport)

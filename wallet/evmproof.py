@@ -11,8 +11,9 @@ signed bytes, EIP-2718 envelopes) and every receipt. From these bytes alone:
   RLP(index)) equal the header's ``transactionsRoot`` and ``receiptsRoot`` (Yellow Paper §4.3.2 and Appendix D);
 - a receipt's status and logs (the registry's events) are read from its bytes.
 
-The bytes are produced at export from a node's JSON answers (or ``eth_getRawTransactionByHash``) and the export refuses
-any block whose recomputed hash or roots differ from what the node said: the same functions run on both sides.
+The bytes are produced at export from a node's JSON answers (wallet/evmjson.py, or ``eth_getRawTransactionByHash``) and
+the export refuses any block whose recomputed hash or roots differ from what the node said: the functions here run on
+both sides.
 Supported: legacy, EIP-2930 (type 1), EIP-1559 (type 2), EIP-4844 (type 3) and EIP-7702 (type 4) transactions;
 headers of any fork (the header is hashed as given; its first fields are read by position).
 """
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Union
 
 from coincurve import PublicKey as Secp256k1PublicKey
 
 from verifier.keys import keccak256, to_checksum_address
+from wallet.errors import BundleError
 
 RLPItem = Union[bytes, list["RLPItem"]]
 EMPTY_TRIE_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
@@ -33,8 +35,9 @@ MAX_RLP_DEPTH = 16
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
-class ProofError(ValueError):
-    """Bytes that do not decode as what they claim to be (malformed RLP, a transaction type not supported)."""
+class ProofError(BundleError):
+    """Bytes that do not decode as what they claim to be (malformed RLP, a transaction type not supported). A
+    ``BundleError``: where the verifier meets it while gathering evidence, the check says so instead of failing hard."""
 
 
 # ── RLP (Yellow Paper Appendix B) ────────────────────────────────────────────────────────────────────────────────
@@ -181,9 +184,7 @@ HEADER_FIELDS = ("parentHash", "sha3Uncles", "miner", "stateRoot", "transactions
                  "difficulty", "number", "gasLimit", "gasUsed", "timestamp", "extraData", "mixHash", "nonce",
                  "baseFeePerGas", "withdrawalsRoot", "blobGasUsed", "excessBlobGas", "parentBeaconBlockRoot",
                  "requestsHash")
-_HEADER_INTS = {"difficulty", "number", "gasLimit", "gasUsed", "timestamp", "baseFeePerGas", "blobGasUsed",
-                "excessBlobGas"}
-_HEADER_SIZES = {"parentHash": 32, "sha3Uncles": 32, "miner": 20, "stateRoot": 32, "transactionsRoot": 32,
+HEADER_SIZES = {"parentHash": 32, "sha3Uncles": 32, "miner": 20, "stateRoot": 32, "transactionsRoot": 32,
                  "receiptsRoot": 32, "logsBloom": 256, "mixHash": 32, "nonce": 8, "withdrawalsRoot": 32,
                  "parentBeaconBlockRoot": 32, "requestsHash": 32}
 
@@ -204,126 +205,12 @@ def parse_header(rlp: bytes) -> Header:
     if not isinstance(fields, list) or len(fields) < 15 or not all(isinstance(f, bytes) for f in fields):
         raise ProofError("block header: expected an RLP list of at least 15 byte strings")
     for i, name in enumerate(HEADER_FIELDS[:len(fields)]):
-        size = _HEADER_SIZES.get(name)
+        size = HEADER_SIZES.get(name)
         if size is not None and len(fields[i]) != size:
             raise ProofError(f"block header: {name} is {len(fields[i])} bytes, expected {size}")
     return Header(rlp=bytes(rlp), hash=keccak256(rlp), parent_hash=fields[0], transactions_root=fields[4],
                   receipts_root=fields[5], number=to_int(fields[8], "header number"),
                   timestamp=to_int(fields[11], "header timestamp"))
-
-
-def header_rlp_from_json(block: dict[str, Any]) -> bytes:
-    """The header RLP of a node's block JSON (fields named as in JSON-RPC; eth-tester's ``coinbase`` accepted).
-    Fields of later forks are included exactly when present, in fork order."""
-    values: list[RLPItem] = []
-    aliases = {"miner": ("miner", "coinbase")}
-    for name in HEADER_FIELDS:
-        value = next((block[a] for a in aliases.get(name, (name,)) if a in block), None)
-        if value is None:
-            if HEADER_FIELDS.index(name) < 15:
-                raise ProofError(f"block {block.get('number')}: header field {name} missing from the node's answer")
-            break  # later fork fields are contiguous: the first absent one ends the header
-        if name in _HEADER_INTS:
-            values.append(int_bytes(quantity(value, name)))
-        else:
-            data = data_bytes(value, name, size=_HEADER_SIZES.get(name))
-            values.append(data)
-    return rlp_encode(values)
-
-
-def header_rlp_matching(block: dict[str, Any]) -> bytes:
-    """The header RLP of a node's block JSON whose Keccak-256 is the block hash the node gave; ``ProofError`` if no
-    reading of the JSON gives it. eth-tester (the embedded chain) reports an empty ``extraData`` as 32 zero bytes, so
-    that reading is tried too; the hash decides, nothing is taken on trust."""
-    expected = data_bytes(block.get("hash"), "block hash", size=32)
-    candidates = [block]
-    extra = block.get("extraData")
-    if isinstance(extra, str) and extra.startswith("0x") and len(extra) > 2 and set(extra[2:]) == {"0"}:
-        candidates.append({**block, "extraData": "0x"})
-    for candidate in candidates:
-        rlp = header_rlp_from_json(candidate)
-        if keccak256(rlp) == expected:
-            return rlp
-    raise ProofError(f"block {block.get('number')}: the header fields the node gave do not hash to its block hash "
-                     f"0x{expected.hex()} (a header form this wallet does not know)")
-
-
-# ── JSON values from nodes (hex strings, or eth-tester's Python values) ──────────────────────────────────────────
-def quantity(value: Any, what: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    raise ProofError(f"{what}: expected a quantity, got {value!r:.80}")
-
-
-def data_bytes(value: Any, what: str, *, size: int | None = None) -> bytes:
-    if isinstance(value, (bytes, bytearray)):
-        data = bytes(value)
-    elif isinstance(value, int) and not isinstance(value, bool) and size is not None:
-        data = value.to_bytes(size, "big")  # eth-tester gives logsBloom as an integer
-    elif isinstance(value, str) and value.startswith("0x"):
-        try:
-            data = bytes.fromhex(value[2:])
-        except ValueError:
-            raise ProofError(f"{what}: not hex data: {value[:80]!r}") from None
-    else:
-        raise ProofError(f"{what}: expected hex data, got {value!r:.80}")
-    if size is not None and len(data) != size:
-        raise ProofError(f"{what}: {len(data)} bytes, expected {size}")
-    return data
-
-
-def _address_item(value: Any, what: str) -> bytes:
-    return b"" if value in (None, "", b"") else data_bytes(value, what, size=20)
-
-
-def _access_list(value: Any) -> list[RLPItem]:
-    out: list[RLPItem] = []
-    for entry in value or []:
-        address = entry.get("address")
-        keys = entry.get("storageKeys") or entry.get("storage_keys") or []
-        out.append([data_bytes(address, "accessList address", size=20),
-                    [data_bytes(k, "accessList storage key", size=32) for k in keys]])
-    return out
-
-
-def _tx_type(tx: dict[str, Any]) -> int:
-    return quantity(tx.get("type", 0), "transaction type") if tx.get("type") is not None else 0
-
-
-def raw_transaction_from_json(tx: dict[str, Any]) -> bytes:
-    """The signed bytes (EIP-2718 envelope) of a node's transaction JSON."""
-    kind = _tx_type(tx)
-    q = lambda name: int_bytes(quantity(tx.get(name, 0), name))
-    data = data_bytes(tx.get("input", tx.get("data", "0x")), "input")
-    to = _address_item(tx.get("to"), "to")
-    y_parity = tx.get("yParity", tx.get("v"))
-    sig = [int_bytes(quantity(y_parity, "yParity")), q("r"), q("s")]
-    if kind == 0:
-        return rlp_encode([q("nonce"), q("gasPrice"), q("gas"), to, q("value"), data, q("v"), q("r"), q("s")])
-    if kind == 1:
-        body = [q("chainId"), q("nonce"), q("gasPrice"), q("gas"), to, q("value"), data,
-                _access_list(tx.get("accessList"))]
-    elif kind in (2, 3, 4):
-        body = [q("chainId"), q("nonce"), q("maxPriorityFeePerGas"), q("maxFeePerGas"), q("gas"), to, q("value"), data,
-                _access_list(tx.get("accessList"))]
-        if kind == 3:
-            body += [q("maxFeePerBlobGas"), [data_bytes(h, "blobVersionedHashes", size=32)
-                                             for h in tx.get("blobVersionedHashes") or []]]
-        if kind == 4:
-            body.append([[int_bytes(quantity(a.get("chainId"), "auth chainId")),
-                          data_bytes(a.get("address"), "auth address", size=20),
-                          int_bytes(quantity(a.get("nonce"), "auth nonce")),
-                          int_bytes(quantity(a.get("yParity", a.get("v")), "auth yParity")),
-                          int_bytes(quantity(a.get("r"), "auth r")), int_bytes(quantity(a.get("s"), "auth s"))]
-                         for a in tx.get("authorizationList") or []])
-    else:
-        raise ProofError(f"transaction type {kind} is not supported")
-    return bytes([kind]) + rlp_encode(body + sig)
 
 
 @dataclass(frozen=True)
@@ -413,23 +300,6 @@ def logs_bloom(logs: Sequence[tuple[bytes, Sequence[bytes]]]) -> bytes:
     return bloom.to_bytes(256, "big")
 
 
-def raw_receipt_from_json(receipt: dict[str, Any]) -> bytes:
-    """The consensus encoding of a node's receipt JSON (EIP-2718 typed receipts); the bloom is recomputed."""
-    kind = _tx_type(receipt)
-    status = quantity(receipt.get("status"), "receipt status")
-    logs: list[tuple[bytes, list[bytes], bytes]] = []
-    for log in receipt.get("logs") or []:
-        logs.append((data_bytes(log.get("address"), "log address", size=20),
-                     [data_bytes(t, "log topic", size=32) for t in log.get("topics") or []],
-                     data_bytes(log.get("data", "0x"), "log data")))
-    bloom = logs_bloom([(a, t) for a, t, _ in logs])
-    if receipt.get("logsBloom") is not None and data_bytes(receipt["logsBloom"], "logsBloom", size=256) != bloom:
-        raise ProofError(f"receipt of {receipt.get('transactionHash')}: the node's logsBloom differs from its logs")
-    body = rlp_encode([int_bytes(status), int_bytes(quantity(receipt.get("cumulativeGasUsed"), "cumulativeGasUsed")),
-                       bloom, [[a, list(t), d] for a, t, d in logs]])
-    return body if kind == 0 else bytes([kind]) + body
-
-
 def parse_receipt(raw: bytes) -> Receipt:
     raw = bytes(raw)
     if not raw:
@@ -457,8 +327,7 @@ def parse_receipt(raw: bytes) -> Receipt:
 
 
 __all__ = [
-    "EMPTY_TRIE_ROOT", "Header", "Log", "ProofError", "Receipt", "Transaction", "data_bytes", "header_rlp_from_json",
-    "header_rlp_matching",
-    "logs_bloom", "ordered_trie_root", "parse_header", "parse_receipt", "parse_transaction", "quantity",
-    "raw_receipt_from_json", "raw_transaction_from_json", "rlp_decode", "rlp_encode",
+    "EMPTY_TRIE_ROOT", "HEADER_FIELDS", "HEADER_SIZES", "Header", "Log", "ProofError", "Receipt", "Transaction", "int_bytes",
+    "logs_bloom", "ordered_trie_root", "parse_header", "parse_receipt", "parse_transaction", "rlp_decode", "rlp_encode",
+    "to_int",
 ]

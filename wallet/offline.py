@@ -37,6 +37,7 @@ from verifier.ledger.registry import (
 )
 from verifier.report import CheckResult, Report, Status, Verdict, verdict_of
 from wallet import evmproof as ep
+from wallet.evmjson import quantity
 
 ANCHOR_SELECTOR = ep.keccak256(b"anchor(bytes32)")[:4]
 ROOT_ANCHORED_TOPIC = ep.keccak256(b"RootAnchored(bytes32,address,uint64)")
@@ -239,11 +240,11 @@ class NodeConfirmer:
         self._transport, self.chain_id, self.where = transport, chain_id, where
 
     def confirm(self, number: int) -> NodeAnswer:
-        chain = ep.quantity(self._transport.request("eth_chainId", []), "eth_chainId")
+        chain = quantity(self._transport.request("eth_chainId", []), "eth_chainId")
         if chain != self.chain_id:
             raise _NotInBundle(f"the node at {self.where} serves chain {chain}, not chain {self.chain_id}")
         block = self._transport.request("eth_getBlockByNumber", [hex(number), False])
-        latest = ep.quantity(self._transport.request("eth_blockNumber", []), "eth_blockNumber")
+        latest = quantity(self._transport.request("eth_blockNumber", []), "eth_blockNumber")
         found = block.get("hash") if isinstance(block, dict) else None
         return NodeAnswer(found.lower() if isinstance(found, str) else None, latest, self.where)
 

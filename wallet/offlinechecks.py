@@ -13,7 +13,7 @@ from verifier.merkle import path_to_json
 from verifier.report import CheckResult, Report, Status
 from verifier.verify import Verifier, VerifierOptions, unreadable_report
 from wallet import evmproof as ep
-from wallet.offline import BundleReport, NodeConfirmer, OfflineLedger, Proven, _age, _NotInBundle, _result, prove_blocks
+from wallet.offline import BundleReport, NodeConfirmer, OfflineLedger, Proven, _age, _result, prove_blocks
 
 
 def _stamp(moment: datetime) -> str:
@@ -124,8 +124,10 @@ def run_checks(bundle: dict[str, Any], *, now: datetime, source: str, node: Node
     chain_id = anchor.get("chain_id") if isinstance(anchor.get("chain_id"), int) else 0
     registry = None
     if block is not None:
-        tx = ep.parse_transaction(block.transactions[where[1]])
-        registry = tx.to
+        try:
+            registry = ep.parse_transaction(block.transactions[where[1]]).to
+        except ep.ProofError:
+            registry = None  # the anchor check reports the transaction it cannot read
     elif isinstance(ledger.get("registry"), str):
         try:
             registry = to_checksum_address(ledger["registry"])
