@@ -127,9 +127,12 @@ async def claim(request: Request) -> Response:
         return _index(request, session, str(exc), 403)
     link = form.get("link") if isinstance(form.get("link"), str) else ""
     qr, upload = form.get("qr"), form.get("file")
+    limit = request.app.state.settings.max_upload_bytes
     try:
-        qr_bytes = await qr.read() if hasattr(qr, "read") else b""
-        file_bytes = await upload.read() if hasattr(upload, "read") else b""
+        qr_bytes = await qr.read(limit + 1) if hasattr(qr, "read") else b""
+        file_bytes = await upload.read(limit + 1) if hasattr(upload, "read") else b""
+        if max(len(qr_bytes), len(file_bytes)) > limit:
+            raise WalletError(f"an uploaded file is larger than the {limit}-byte limit")
         entry = await run_in_threadpool(_claim, session.wallet, link.strip(), qr_bytes, file_bytes,
                                         getattr(upload, "filename", None) or "upload.json")
     except AnchorcredError as exc:
@@ -174,7 +177,10 @@ def _credential(request: Request, session: Session, entry_id: str, problem: str 
     if entry.share_url:
         link = share.verification_link(verifier_url, entry.share_url)
         linkedin = share.linkedin_link(summary, link)
-    networks = {n.chain_id for n in _config(session.wallet).networks}
+    try:
+        networks = {n.chain_id for n in _config(session.wallet).networks}
+    except AnchorcredError as exc:  # a networks file that went missing: the page still shows the credential
+        networks, problem = set(), problem or exc.diagnostics()
     return _render(request, "credential.html", {
         "entry": entry, "s": summary, "report": entry.report, "link": link, "linkedin": linkedin,
         "csrf": session.csrf, "problem": problem, "holder": session.wallet.holder_did,
