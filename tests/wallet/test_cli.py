@@ -184,3 +184,25 @@ def test_claim_from_a_qr_code_image_fetches_the_link_it_holds(setup, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_verify_offline_needs_neither_the_issuer_nor_the_service_extras(setup):
+    """An employer with only the verifier installed checks a learner's bundle (the blocker of test_independence)."""
+    import subprocess
+    import sys
+
+    from tests.unit.test_independence import BLOCKER, FORBIDDEN, SERVICE_ONLY
+    from wallet.bundle import export_bundle, write_bundle
+
+    tmp, _env, _wallet, chain, batch = setup
+    bundle = export_bundle(batch.credential(0), transport=EthTesterTransport(chain.transport()), chain_id=chain.chain_id,
+                           registry=None, did_document=(batch.did_document, "file did.json", "2026-01-01T00:00:00Z"))
+    (tmp / "alone.json").write_bytes(write_bundle(bundle))
+    blocked = set(FORBIDDEN) | set(SERVICE_ONLY) | {"segno", "fpdf"}
+    code = BLOCKER.format(blocked=blocked, args=["verify", "--offline", "--json", "--data-dir", str(tmp / "none"),
+                                                 str(tmp / "alone.json")])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    [report] = json.loads(done.stdout)
+    assert done.returncode == 1 and report["verdict"] == "partially_verified"
+    assert {c["id"]: c["status"] for c in report["checks"]}["signature"] == "pass"
