@@ -97,3 +97,31 @@ def test_claim_store_share_verify(stack, wallet_url, page, tmp_path):
     not_passed = {c["id"]: c["reason"] for c in report["checks"] if c["status"] != "pass"}
     assert set(not_passed) <= {"issuer_trust"}, not_passed
     assert done.exit_code in (0, 1) and report["credential"]["credential_id"]
+
+
+def test_the_wallet_pages_have_no_serious_or_critical_axe_violation(stack, wallet_url, browser, axe_source):
+    """The unlock page, the list and a credential's page, checked by axe-core (injected past the CSP, as for the
+    verifier's pages); the wallet holds the credential claimed above (module order), or claims it here."""
+    from tests.browser.test_accessibility import BLOCKING, report, run_axe
+
+    _urls, issued, _data = stack
+    context = browser.new_context(bypass_csp=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto(wallet_url)
+        found = {"unlock": run_axe(page, axe_source)}
+        page.fill("#passphrase", PASSPHRASE)
+        page.click("button:has-text('Unlock')")
+        if "Applied Data Protection Engineering" not in page.inner_text("main"):
+            page.fill("#link", issued["share_link"])
+            page.click("button:has-text('Claim and verify')")
+            page.goto(wallet_url)
+        found["list"] = run_axe(page, axe_source)
+        page.click("text=Applied Data Protection Engineering")
+        page.wait_for_selector("#verdict")
+        found["credential"] = run_axe(page, axe_source)
+    finally:
+        context.close()
+    blocking = {name: [v for v in found[name] if v["impact"] in BLOCKING] for name in found}
+    assert not any(blocking.values()), "\n".join(report(n, v) for n, v in blocking.items() if v)
