@@ -162,6 +162,12 @@ def _keep(wallet: Wallet, credential: dict[str, Any], source: dict[str, Any], *,
     render(console, report)
     console.print(f"kept as {entry.id}" + ("" if report.verdict.value == "verified" else
                                            f" (verdict: {report.verdict.value.replace('_', ' ')})"))
+    from wallet.present import subject_ids
+
+    subjects = subject_ids(credential)
+    if wallet.holder_did not in subjects:
+        err.print(f"note: this credential is about {', '.join(subjects) or 'a subject without an id'}, not your DID "
+                  f"{wallet.holder_did}: you can share it, but not present it as its holder")
     return entry
 
 
