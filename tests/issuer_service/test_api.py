@@ -99,13 +99,21 @@ def vc_api_credential(service: Service, tenant: TenantKeys, **drop: bool) -> dic
 
 
 def verifier_for(service: Service, tenant: TenantKeys) -> Verifier:
-    """A verifier over the same chain, trusting the DID document the app serves for ``tenant``."""
+    """A verifier over the same chain, trusting the DID document the app serves for ``tenant`` and fetching its
+    status lists from the app (once they are published: a credential's status is judged against anchored lists)."""
+    from verifier.statuslists import StatusListSource
+
+    from tests.issuer_service.statuskit import ClientFetcher, wait_lists_published
+
     r = service.client.get(f"/tenants/{tenant.slug}/did.json")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     resolver = DidResolver()
     resolver.add(r.json(), "the issuer service's did.json")
     chain = service.chain
-    return Verifier(ledger=CachingReader(LedgerRouter({chain.chain_id: chain.reader()})), did_resolver=resolver)
+    wait_lists_published(service.client, tenant.auth())
+    source = StatusListSource(fetcher=ClientFetcher(service.client, service.app.state.settings.public_url))
+    return Verifier(ledger=CachingReader(LedgerRouter({chain.chain_id: chain.reader()})), did_resolver=resolver,
+                    status_source=source)
 
 
 def assert_verified(verifier: Verifier, doc: dict[str, Any]) -> None:

@@ -47,6 +47,10 @@ EXPECTED_OPERATIONS = {
     "GET /share/{token}/qr.png", "GET /share/{token}/certificate.pdf", "POST /keys", "GET /keys",
     "POST /keys/{key_id}/revoke", "GET /key-history", "POST /key-history/{role}/rotate",
     "POST /key-history/{role}/revoke", "POST /key-history/record", "GET /credentials/{credential_id}/europass",
+    "POST /credentials/{credential_id}/revoke", "POST /credentials/{credential_id}/suspend",
+    "POST /credentials/{credential_id}/reinstate", "POST /status/changes", "POST /credentials/status",
+    "GET /credentials/{credential_id}/status", "GET /status/lists", "GET /status/publications",
+    "GET /tenants/{slug}/status/{list_id}",
 }
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,

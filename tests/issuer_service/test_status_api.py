@@ -277,3 +277,53 @@ def test_revoke_from_the_admin_pages(fast):
     c.post("/admin/logout", data={"csrf_token": csrf(c.get("/admin").text)})
     assert log_in(c, fast.b.slug).status_code == 303
     assert c.get(f"/admin/credentials/{ids[0]}/status").status_code == 404
+
+
+def test_end_to_end_the_verifier_reads_what_was_published(fast):
+    """issue -> verified (status passed); revoke -> failed "revoked"; suspend -> failed "suspended"; reinstate ->
+    verified again; the issuer's site down -> status indeterminate, never verified."""
+    from datetime import datetime, timezone
+
+    from verifier.did import DidResolver
+    from verifier.ledger.evm import CachingReader, LedgerRouter
+    from verifier.statuslists import StatusListSource
+    from verifier.verify import Verifier
+
+    from tests.issuer_service.statuskit import ClientFetcher, wait_lists_published
+
+    c, a = fast.client, fast.a
+    ids = issued_ids(fast, a)
+    docs = {cid: c.get(f"/credentials/{cid}", headers=a.auth()).json() for cid in ids[:2]}
+    wait_lists_published(c, a.auth())
+    fetcher = ClientFetcher(c, fast.app.state.settings.public_url)
+
+    resolver = DidResolver()
+    resolver.add(c.get(f"/tenants/{a.slug}/did.json").json(), "the issuer service's did.json")
+
+    def judge(cid: str):
+        # A fresh verifier each time (its ledger reader and list source cache): the list and the registry as they
+        # are now, not as a cache kept them.
+        ledger = CachingReader(LedgerRouter({fast.chain.chain_id: fast.chain.reader()}))
+        verifier = Verifier(ledger=ledger, did_resolver=resolver, status_source=StatusListSource(fetcher=fetcher))
+        report = verifier.verify(docs[cid], now=datetime.now(timezone.utc), source="test")
+        return report.verdict.value, report.check("status")
+
+    verdict, status = judge(ids[0])
+    assert verdict == "verified" and status.status.value == "pass", status
+    c.post(f"/credentials/{ids[0]}/revoke", headers=a.auth("revoke"), json={"reason": "forged"})
+    c.post(f"/credentials/{ids[1]}/suspend", headers=a.auth("revoke"), json={"reason": "review"})
+    wait_published(fast, a, ids[0])
+    wait_published(fast, a, ids[1])
+    wait_lists_published(c, a.auth())
+    verdict, status = judge(ids[0])
+    assert verdict == "failed" and status.status.value == "fail" and "revoked" in status.reason, status
+    verdict, status = judge(ids[1])
+    assert verdict == "failed" and status.status.value == "fail" and "suspended" in status.reason, status
+    c.post(f"/credentials/{ids[1]}/reinstate", headers=a.auth("revoke"), json={"reason": "cleared"})
+    wait_published(fast, a, ids[1])
+    wait_lists_published(c, a.auth())
+    verdict, status = judge(ids[1])
+    assert verdict == "verified" and status.status.value == "pass", status
+    fetcher.down = True
+    verdict, status = judge(ids[1])
+    assert verdict == "partially_verified" and status.status.value == "indeterminate", status
