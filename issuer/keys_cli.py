@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Callable, Optional
 
 import typer
-from rich.table import Table
+from rich.console import Console
 
 from issuer.cli import DEVNET_CHAIN_ID, DEVNET_PORT, _fail, _fail_on, console
 from issuer.errors import IssuerError, OptionError
@@ -141,14 +141,14 @@ def keys_show(data_dir: DataDir = None) -> None:
     except (IssuerError, AnchorcredError) as exc:
         _fail_on(exc)
     identity = keyfile.identity
-    table = Table(title=f"Keys of {identity.did}", title_justify="left")
-    for column in ("role", "number", "key / address", "created", "retired", "revoked", ""):
-        table.add_column(column, overflow="fold")
+    # One line per key, never cut to the terminal's width (a table folds dates and keys mid-word at 80 columns).
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
+    out.print(f"Keys of {identity.did}")
     for r in identity.records():
-        current = r == identity.current(r.role)
-        table.add_row(r.role, str(r.number), r.address or r.public.hex(), r.created or "-", r.retired or "-",
-                      r.revoked or "-", "current" if current else "")
-    console.print(table)
+        current = " (current)" if r == identity.current(r.role) else ""
+        out.print(f"  {r.role} key {r.number}{current}: created {r.created or '-'}, retired {r.retired or '-'}, "
+                  f"revoked {r.revoked or '-'}; {'address' if r.address else 'public key'} "
+                  f"{r.address or r.public.hex()}")
     for change in keyfile.pending:
         console.print(f"pending: {change.role} key {change.number} {KEY_EVENT_KINDS[change.kind]} "
                       f"(sent by anchoring key {change.sender})")

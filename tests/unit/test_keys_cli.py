@@ -32,7 +32,7 @@ def test_show_lists_every_key_and_the_events_still_pending(tmp_path):
     write_key_file(path, KeyFile(update.identity, None, update.changes), create=True)
     result = _run("keys", "show", data=tmp_path)
     assert result.exit_code == 0, result.output
-    assert "2026-03-01T00:00:00Z" in result.output and "current" in result.output
+    assert "2026-03-01T00:00:00Z" in result.output and "signing key 2 (current): created 2026-03-01T00:00:00Z" in result.output
     assert "pending: signing key 2 added" in result.output and "pending: signing key 1 retired" in result.output
     # Issuing (and any other change) waits until they are recorded.
     result = _run("keys", "rotate", "signing", data=tmp_path)
