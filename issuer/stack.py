@@ -318,6 +318,11 @@ class Stack:
                 time.sleep(0.5)
             if state["state"] == "failed":
                 raise StackError(f"batch {batch_id} failed: {state.get('error')}")
+            while not all(sl["version"] > 0 and not sl["pending"]  # the status lists, anchored and served
+                          for sl in _ok(client.get("/status/lists"), "reading the status lists")):
+                if time.monotonic() > deadline:
+                    raise StackError(f"the demo tenant's status lists are not published after {timeout:.0f}s")
+                time.sleep(0.5)
             items: list[dict] = []
             while True:
                 page = _ok(client.get(f"/batches/{batch_id}/credentials", params={"offset": len(items), "limit": 100}),
