@@ -4,6 +4,7 @@ is not certainly well-formed to the route (which then answers with its problem d
 from __future__ import annotations
 
 import copy
+import re
 import json
 import warnings
 
@@ -53,6 +54,9 @@ def answers(batch, *, lane: bool, requests):
             body = r.json()
             if r.status_code == 200:
                 body["report"].pop("verified_at")
+                # The validity check names the moment it judged; two runs a second apart differ only there.
+                for check in body["checks"] + body["report"]["checks"]:
+                    check["reason"] = re.sub(r"now \d{4}-\d\d-\d\dT[\d:]+Z", "now <t>", check["reason"])
             headers = {k: v for k, v in r.headers.items() if k != "content-length"}
             out.append((r.status_code, headers, body))
     return out
