@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from issuer.service.auth import KeyDep, Principal, RevokeDep
 from issuer.service.deps import DbDep, SettingsDep
 from issuer.service.problems import FieldError, ProblemError, not_found, responses
-from issuer.status.changes import MAX_CREDENTIALS, MAX_REASON, ChangeResult, StatusChangeError, change_status, status_of
+from issuer.status.changes import (MAX_CREDENTIALS, MAX_REASON, ChangeResult, StatusChangeError, change_status,
+                                   status_of)
 from issuer.store.models import (ApiKey, PublicationState, StatusAction, StatusEntry, StatusList, StatusPublication,
                                  Tenant)
 from issuer.store.tenants import SLUG_RE
@@ -85,8 +86,9 @@ class ChangeOut(BaseModel):
     action: str
     changed: list[str] = Field(description="credentials whose status changed (one record each)")
     unchanged: list[str] = Field(description="credentials that were so already (nothing recorded)")
-    published: Literal[False] = Field(False, description="changes are published by the status publisher, in one "
-                                                         "ledger transaction per list; see GET /credentials/{id}/status")
+    published: Literal[False] = Field(False, description="changes are published by the status publisher, in "
+                                                         "one ledger transaction per list; see "
+                                                         "GET /credentials/{id}/status")
 
     @classmethod
     def of(cls, result: ChangeResult) -> ChangeOut:

@@ -97,7 +97,7 @@ def status_overview(request: Request, admin: AdminDep, db: DbDep) -> Response:
 @router.post("/status", dependencies=CSRF)
 async def status_bulk(request: Request, admin: AdminDep, db: DbDep) -> Response:
     form = await request.form()
-    values = {"ids": _form_text(form, "ids"), "reason": _form_text(form, "reason"), "action": _form_text(form, "action")}
+    values = {name: _form_text(form, name) for name in ("ids", "reason", "action")}
     ids = [i for i in _IDS.split(values["ids"]) if i]
     action = values["action"]
     if action not in ACTIONS:

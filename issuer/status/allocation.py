@@ -33,7 +33,8 @@ TRIES = 5  # draws of one chunk that lost a race before giving up
 
 
 def status_url(public_url: str, slug: str, list_id: str) -> str:
-    """Where the list credential is served (``issuer.service.status_api``): ``<public_url>/tenants/<slug>/status/<id>``."""
+    """Where the list credential is served (``issuer.service.status_api``):
+    ``<public_url>/tenants/<slug>/status/<id>``."""
     return f"{public_url.rstrip('/')}/tenants/{slug}/status/{list_id}"
 
 
@@ -85,7 +86,8 @@ def _new_list(session: Session, tenant: Tenant, purpose: StatusPurpose, public_u
     return status_list
 
 
-def _place(session: Session, tenant: Tenant, status_list: StatusList, credential_ids: list[str]) -> list[tuple[str, int]]:
+def _place(session: Session, tenant: Tenant, status_list: StatusList,
+           credential_ids: list[str]) -> list[tuple[str, int]]:
     """Stores entries for as many of ``credential_ids`` (in order) as the list has room for; [] if it is full."""
     for _ in range(TRIES):
         indices = _draw(session, status_list, len(credential_ids))

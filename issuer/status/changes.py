@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -104,7 +104,8 @@ def change_status(session: Session, tenant_id: int, credential_ids: Sequence[str
         revoked = entries[(cid, StatusPurpose.REVOCATION)].value
         entry = entries[(cid, target)]
         if revoked and action is not StatusAction.REVOKE:
-            conflicts[cid] = f"revoked for good: it cannot be {'suspended' if action is StatusAction.SUSPEND else 'reinstated'}"
+            done = "suspended" if action is StatusAction.SUSPEND else "reinstated"
+            conflicts[cid] = f"revoked for good: it cannot be {done}"
             continue
         want = action is not StatusAction.REINSTATE
         if entry.value == want:
@@ -173,6 +174,4 @@ def status_of(session: Session, tenant_id: int, credential_id: str) -> dict[str,
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    from datetime import UTC
-
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from issuer.service.__main__ import main as service_cli
 from issuer.store.models import StatusChange
-from tests.issuer_service.servicekit import (SECRET, Service, TenantKeys, chain, pg_url, service,  # noqa: F401
+from tests.issuer_service.servicekit import (SECRET, Service, TenantKeys, chain, pg_url,  # noqa: F401
                                              settings_for, start_service)
 from tests.issuer_service.test_api import issue_roster_batch, vc_api_credential, wait_delivered
 from tests.issuer_service.test_pages import csrf, log_in, text_of
@@ -31,19 +31,19 @@ def fast(tmp_path, chain):  # noqa: F811
     yield from start_service(settings_for(tmp_path, status_publish_interval=0), chain)
 
 
-def issued_ids(service: Service, tenant: TenantKeys) -> list[str]:  # noqa: F811
+def issued_ids(service: Service, tenant: TenantKeys) -> list[str]:
     batch = issue_roster_batch(service, tenant)["batch"]
     wait_delivered(service, tenant, batch)
     items = service.client.get(f"/batches/{batch}/credentials", headers=tenant.auth()).json()["items"]
     return [item["id"] for item in items]
 
 
-def entries(service: Service, tenant: TenantKeys, cid: str) -> dict[str, dict[str, Any]]:  # noqa: F811
+def entries(service: Service, tenant: TenantKeys, cid: str) -> dict[str, dict[str, Any]]:
     doc = service.client.get(f"/credentials/{cid}", headers=tenant.auth()).json()
     return {e["statusPurpose"]: e for e in doc["credentialStatus"]}
 
 
-def wait_published(service: Service, tenant: TenantKeys, cid: str) -> dict[str, Any]:  # noqa: F811
+def wait_published(service: Service, tenant: TenantKeys, cid: str) -> dict[str, Any]:
     deadline = time.monotonic() + PUBLISH_TIMEOUT
     while time.monotonic() < deadline:
         body = service.client.get(f"/credentials/{cid}/status", headers=tenant.auth()).json()
@@ -53,7 +53,7 @@ def wait_published(service: Service, tenant: TenantKeys, cid: str) -> dict[str, 
     raise AssertionError(f"status of {cid} not published within {PUBLISH_TIMEOUT}s: {body}")
 
 
-def served_bit(service: Service, entry: dict[str, Any]) -> bool:  # noqa: F811
+def served_bit(service: Service, entry: dict[str, Any]) -> bool:
     path = entry["statusListCredential"].split("localhost:8081", 1)[1]
     r = service.client.get(path)
     assert r.status_code == 200, r.text
@@ -63,7 +63,7 @@ def served_bit(service: Service, entry: dict[str, Any]) -> bool:  # noqa: F811
     return bool(bits[index >> 3] & (0x80 >> (index & 7)))
 
 
-def status_flow(service: Service) -> None:  # noqa: F811
+def status_flow(service: Service) -> None:
     c, a, b = service.client, service.a, service.b
     ids = issued_ids(service, a)
     first, second, third = ids[:3]
@@ -124,8 +124,8 @@ def test_status_flow_on_sqlite(fast):
 
 @pytest.mark.postgres
 def test_status_flow_on_postgres(tmp_path, chain, pg_url):  # noqa: F811
-    for service in start_service(settings_for(tmp_path, database_url=pg_url, status_publish_interval=0), chain):
-        status_flow(service)
+    for svc in start_service(settings_for(tmp_path, database_url=pg_url, status_publish_interval=0), chain):
+        status_flow(svc)
 
 
 def test_the_public_list_has_caching_headers_and_answers_304(fast):
