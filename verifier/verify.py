@@ -229,12 +229,12 @@ class Verifier:
                     trust = gather_trust(self._trust, cred.issuer_id, roots)
                 except EvidenceUnavailableError as exc:
                     trust_error = exc.diagnostics()
-        history = gather_key_history(self._ledger, issuer, cred, local_only=local_only)
-        if history is None:
-            return None  # local_only, and the key events are not cached
         lists = self._gather_status(cred, issuer, local_only=local_only, snapshots=status_lists)
         if lists is None:
             return None
+        history = gather_key_history(self._ledger, issuer, cred, local_only=local_only)
+        if history is None:
+            return None  # local_only, and the key events are not cached
         return checks.Evidence(
             status_lists=lists,
             issuer=issuer,

@@ -28,7 +28,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from issuer.service import api, status_api, vcapi
+from issuer.service import api, europass_api, status_api, vcapi
 from issuer.service import keys_api
 from issuer.service.bootstrap import bootstrap
 from issuer.service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, limit_by_content_type
@@ -148,6 +148,7 @@ def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) ->
     # Before the VC-API's router: its GET /credentials/{id:path} would take /credentials/{id}/status.
     app.include_router(status_api.public_router)
     app.include_router(status_api.router)
+    app.include_router(europass_api.router)  # before the VC-API's GET /credentials/{id:path}
     app.include_router(vcapi.router)
     app.include_router(vcapi.share_router)
     pages_router = _pages_router()
