@@ -7,12 +7,15 @@
 // changes without its artifact).
 //
 // Usage: node contracts/compile.mjs [--out-dir DIR]   (default DIR: contracts/build)
+//
+// Other contract folders (ebsi/contracts/compile.mjs) import compileContracts from here with their own folder and
+// list, so every contract of the project is built by the same code with the same settings.
 
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const require = createRequire(import.meta.url)
 const solc = require('solc')
@@ -25,8 +28,8 @@ const CONTRACTS = ['AnchorRegistry']
 const EVM_VERSION = 'cancun'
 const OPTIMIZER = { enabled: true, runs: 200 }
 
-function parseArgs(argv) {
-  const args = { outDir: join(HERE, 'build') }
+function parseArgs(argv, defaultOutDir) {
+  const args = { outDir: defaultOutDir }
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--out-dir') args.outDir = resolve(argv[++i])
     else throw new Error(`unknown argument ${argv[i]} (expected: --out-dir DIR)`)
@@ -34,9 +37,9 @@ function parseArgs(argv) {
   return args
 }
 
-function compile(name) {
+function compile(sourceDir, name) {
   const fileName = `${name}.sol`
-  const source = readFileSync(join(HERE, fileName))
+  const source = readFileSync(join(sourceDir, fileName))
   const input = {
     language: 'Solidity',
     sources: { [fileName]: { content: source.toString('utf8') } },
@@ -64,12 +67,22 @@ function compile(name) {
   }
 }
 
-const { outDir } = parseArgs(process.argv.slice(2))
-mkdirSync(outDir, { recursive: true })
-for (const name of CONTRACTS) {
-  const artifact = compile(name)
-  const path = join(outDir, `${name}.json`)
-  writeFileSync(path, JSON.stringify(artifact, null, 2) + '\n')
-  const size = (artifact.deployedBytecode.length - 2) / 2
-  console.log(`${name}: ${size} bytes deployed, solc ${artifact.compiler.version}, evm ${EVM_VERSION} -> ${path}`)
+// Compiles <sourceDir>/<Name>.sol for each name of `contracts` and writes <outDir>/<Name>.json (outDir: --out-dir
+// of argv, else <sourceDir>/build). The artifact records only the file name, not the folder, so the output does not
+// depend on where the checkout is.
+export function compileContracts(sourceDir, contracts, argv) {
+  const { outDir } = parseArgs(argv, join(sourceDir, 'build'))
+  mkdirSync(outDir, { recursive: true })
+  for (const name of contracts) {
+    const artifact = compile(sourceDir, name)
+    const path = join(outDir, `${name}.json`)
+    writeFileSync(path, JSON.stringify(artifact, null, 2) + '\n')
+    const size = (artifact.deployedBytecode.length - 2) / 2
+    console.log(`${name}: ${size} bytes deployed, solc ${artifact.compiler.version}, evm ${EVM_VERSION} -> ${path}`)
+  }
+}
+
+// Run as a script (not imported by another folder's compile.mjs): build this folder's contracts.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  compileContracts(HERE, CONTRACTS, process.argv.slice(2))
 }
