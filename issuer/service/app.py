@@ -31,11 +31,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from issuer.service import api, europass_api, status_api, vcapi
 from issuer.service import keys_api
 from issuer.service.bootstrap import bootstrap
-from issuer.service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, limit_by_content_type
-from issuer.service.problems import document_problems, install_problem_handlers
+from issuer.service.middleware import limit_by_content_type
+from issuer.service.problems import document_problems, install_problem_handlers, problem_response
 from issuer.service.settings import IssuerSettings, SettingsError, get_settings
 from issuer.store.db import make_engine, make_sessionmaker, migrate
 from issuer.store.secrets import SecretBox
+from verifier.service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 
 log = logging.getLogger("issuer.service")
 HERE = Path(__file__).resolve().parent
@@ -162,6 +163,7 @@ def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) ->
                        max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.public_url.startswith("https://"))
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_by_content_type(settings.max_body_bytes,
-                                                                             settings.max_csv_bytes))
-    app.add_middleware(SecurityHeadersMiddleware)
+                                                                             settings.max_csv_bytes),
+                       respond=problem_response)
+    app.add_middleware(SecurityHeadersMiddleware, deny_framing=True)
     return app
