@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from ebsi.contracts import load_artifact
+from tests.contractkit import recompile
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "ebsi" / "contracts"
@@ -67,12 +66,6 @@ def test_sources_are_written_here_under_the_projects_licence():
 
 @pytest.mark.node
 def test_recompiling_with_pinned_solc_reproduces_the_artifacts(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not on PATH")
-    if not (REPO / "node_modules" / "solc").is_dir():
-        pytest.skip("solc-js is not installed: run `npm ci` at the repository root")
-    subprocess.run([node, str(SOURCES / "compile.mjs"), "--out-dir", str(tmp_path)], check=True, capture_output=True,
-                   timeout=600)
+    recompile(SOURCES / "compile.mjs", tmp_path, timeout=600)
     for name in NAMES:
         assert json.loads((tmp_path / f"{name}.json").read_text()) == load_artifact(name), name

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from contracts import load_artifact
+from tests.contractkit import recompile
 from verifier.ledger.base import keccak256
 from verifier.ledger.evm import ANCHOR_OF_SELECTOR, ANCHOR_SELECTOR, registry_selectors
 from verifier.ledger.registry import KEY_EVENT_RECORDED_TOPIC, STATUS_PUBLISHED_TOPIC, status_selectors
@@ -95,13 +94,7 @@ def test_keccak_is_ethereum_keccak_not_sha3():
 
 @pytest.mark.node
 def test_recompiling_with_pinned_solc_reproduces_the_artifact(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not on PATH")
-    if not (REPO / "node_modules" / "solc").is_dir():
-        pytest.skip("solc-js is not installed: run `npm ci` at the repository root")
-    subprocess.run([node, str(REPO / "contracts" / "compile.mjs"), "--out-dir", str(tmp_path)], check=True,
-                   capture_output=True, timeout=300)
+    recompile(REPO / "contracts" / "compile.mjs", tmp_path, timeout=300)
     rebuilt = json.loads((tmp_path / "AnchorRegistry.json").read_text())
     committed = load_artifact("AnchorRegistry")
     assert bytes.fromhex(rebuilt["bytecode"][2:]) == bytes.fromhex(committed["bytecode"][2:])
