@@ -17,15 +17,11 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from issuer.errors import InputValidationError, IssuerError
-from verifier.errors import AnchorcredError
-from verifier.service.problems import (PROBLEM_BASE, PROBLEM_MEDIA_TYPE, FieldError, Problem, problem_of_validation,
-                                       problem_of_verifier_error)
+from verifier.service.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, FieldError, Problem, install_shared_handlers
 
 __all__ = ["PROBLEM_BASE", "PROBLEM_MEDIA_TYPE", "FieldError", "LoginRequired", "Problem", "ProblemError",
            "ProblemOut", "document_problems", "install_problem_handlers", "problem_response", "problems_of", "responses"]
@@ -173,22 +169,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _issuer_error(request: Request, exc: IssuerError) -> Response:
         return problem_response(request, Problem(422, "invalid-input", "Invalid input", exc.diagnostics()))
 
-    @app.exception_handler(AnchorcredError)
-    async def _verifier_error(request: Request, exc: AnchorcredError) -> Response:
-        return problem_response(request, problem_of_verifier_error(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return problem_response(request, problem_of_validation(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
-        slug = title.lower().replace(" ", "-")
-        return problem_response(request, Problem(exc.status_code, slug, title, str(exc.detail)), exc.headers)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem_response(request, Problem(
-            500, "internal-error", "Internal error", "the service failed unexpectedly; the error has been logged"))
+    install_shared_handlers(app, respond=problem_response, http_titles=_HTTP_TITLES, logger=log)

@@ -8,9 +8,8 @@ problem that says nothing about the code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,23 +124,32 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: ProblemError) -> Response:
         return problem_response(request, Problem(exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors))
 
+    install_shared_handlers(app)
+
+
+def install_shared_handlers(app: FastAPI, *, respond: Callable[..., Response] = problem_response,
+                            http_titles: Mapping[int, str] = _HTTP_TITLES, logger: logging.Logger = log) -> None:
+    """The handlers the verifier and issuer services share: the verifier's error family, FastAPI's validation errors,
+    Starlette's HTTP errors (with their headers: a 405's Allow) and, logged to ``logger``, any unexpected exception.
+    ``respond(request, problem, headers=None)`` is the service's problem answer; ``http_titles`` names its statuses."""
+
     @app.exception_handler(AnchorcredError)
     async def _verifier_error(request: Request, exc: AnchorcredError) -> Response:
-        return problem_response(request, problem_of_verifier_error(exc))
+        return respond(request, problem_of_verifier_error(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return problem_response(request, problem_of_validation(exc))
+        return respond(request, problem_of_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
+        title = http_titles.get(exc.status_code, "HTTP error")
         slug = title.lower().replace(" ", "-")
-        return problem_response(request, Problem(exc.status_code, slug, title, str(exc.detail)), exc.headers)
+        return respond(request, Problem(exc.status_code, slug, title, str(exc.detail)), exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem_response(request, Problem(
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        return respond(request, Problem(
             500, "internal-error", "Internal error", "the service failed unexpectedly; the error has been logged"))
 
