@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from verifier.keys import keccak256
+from verifier.ledger import hexjson
 from wallet.evmproof import HEADER_FIELDS, HEADER_SIZES, ProofError, RLPItem, int_bytes, logs_bloom, rlp_encode
 
 _HEADER_INTS = {"difficulty", "number", "gasLimit", "gasUsed", "timestamp", "baseFeePerGas", "blobGasUsed",
@@ -21,14 +22,8 @@ _HEADER_INTS = {"difficulty", "number", "gasLimit", "gasUsed", "timestamp", "bas
 
 
 def quantity(value: Any, what: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    raise ProofError(f"{what}: expected a quantity, got {value!r:.80}")
+    """A JSON-RPC quantity read as the verifier reads it, refused as an export error."""
+    return hexjson.quantity(value, what, error=ProofError)
 
 
 def data_bytes(value: Any, what: str, *, size: int | None = None) -> bytes:

@@ -17,6 +17,7 @@ import httpx
 
 from verifier.ledger.ebsicodec import timestamp_id_digest
 from verifier.ledger.errors import LedgerResponseError, LedgerRpcError, LedgerTimeoutError
+from verifier.ledger.hexjson import quantity
 
 __all__ = ["EbsiReadClient", "parse_time", "quantity"]
 
@@ -215,17 +216,6 @@ def _hex_id(value: str) -> str:
     if not isinstance(text, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", text):
         raise ValueError(f"expected a 32-byte hex id, got {value!r:.80}")
     return text.lower()
-
-
-def quantity(value: Any, what: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    raise LedgerResponseError(f"{what}: expected a hex quantity, got {value!r:.60}")
 
 
 def parse_time(value: Any, what: str) -> datetime:

@@ -36,6 +36,7 @@ from verifier.ledger.errors import (
     RegistryNotConfiguredError,
     UnknownChainError,
 )
+from verifier.ledger.hexjson import hex_bytes, quantity
 from verifier.ledger.registry import (
     KEY_EVENT_RECORDED_TOPIC,
     STATUS_PUBLISHED_TOPIC,
@@ -225,32 +226,8 @@ class ProviderTransport:
 # ------------------------------------------------------------------------------------------------------------- reader
 
 
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool):
-        raise LedgerResponseError(f"{what}: expected a quantity, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    raise LedgerResponseError(f"{what}: expected a hex quantity, got {value!r}")
-
-
-def _bytes(value: Any, what: str) -> bytes:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            pass
-    raise LedgerResponseError(f"{what}: expected hex data, got {value!r}")
-
-
 def _hash(value: Any, what: str) -> str:
-    data = _bytes(value, what)
+    data = hex_bytes(value, what)
     if len(data) != 32:
         raise LedgerResponseError(f"{what}: expected a 32-byte hash, got {len(data)} bytes")
     return "0x" + data.hex()
@@ -259,7 +236,7 @@ def _hash(value: Any, what: str) -> str:
 def _address(value: Any, what: str) -> str | None:
     if value is None or value == "":
         return None
-    data = _bytes(value, what)
+    data = hex_bytes(value, what)
     if len(data) != 20:
         raise LedgerResponseError(f"{what}: expected a 20-byte address, got {len(data)} bytes")
     return to_checksum_address("0x" + data.hex())
@@ -329,13 +306,13 @@ class EvmReader:
         block = self._call("eth_getBlockByHash", [block_hash, False])
         if block is None:
             return None  # reorged away between the two calls
-        latest = _int(self._call("eth_blockNumber", []), "eth_blockNumber")
+        latest = quantity(self._call("eth_blockNumber", []), "eth_blockNumber")
         return self._evidence(ref, bytes(root), tx, receipt, block, latest)
 
     def _evidence(self, ref: AnchorRef, root: bytes, tx: dict, receipt: dict, block: dict, latest: int) -> AnchorEvidence:
-        block_number = _int(_field(tx, "blockNumber", "transaction"), "transaction blockNumber")
+        block_number = quantity(_field(tx, "blockNumber", "transaction"), "transaction blockNumber")
         to = _address(tx.get("to"), "transaction to")
-        data = _bytes(tx.get("input", tx.get("data", "0x")), "transaction input")
+        data = hex_bytes(tx.get("input", tx.get("data", "0x")), "transaction input")
         mode, carried = self._mode_and_root(to, data)
         registry_sender = registry_time = None
         if mode == "contract":
@@ -345,10 +322,10 @@ class EvmReader:
             tx_hash=ref.tx_hash,
             block_number=block_number,
             block_hash=_hash(_field(block, "hash", "block"), "block hash"),
-            block_time=_utc(_int(_field(block, "timestamp", "block"), "block timestamp")),
+            block_time=_utc(quantity(_field(block, "timestamp", "block"), "block timestamp")),
             sender=_address(_field(tx, "from", "transaction"), "transaction from") or "",
             to=to,
-            status_ok=_int(_field(receipt, "status", "receipt"), "receipt status") == 1,
+            status_ok=quantity(_field(receipt, "status", "receipt"), "receipt status") == 1,
             mode=mode,
             carried_root=carried,
             registry_sender=registry_sender,
@@ -369,7 +346,7 @@ class EvmReader:
 
     def _anchor_of(self, root: bytes) -> tuple[str | None, datetime | None]:
         call = {"to": self.registry_address, "data": "0x" + (ANCHOR_OF_SELECTOR + root).hex()}
-        out = _bytes(self._call("eth_call", [call, "latest"]), "anchorOf result")
+        out = hex_bytes(self._call("eth_call", [call, "latest"]), "anchorOf result")
         if len(out) != 64:
             raise LedgerResponseError(f"anchorOf: expected 64 bytes (address, uint64), got {len(out)}")
         sender = "0x" + out[12:32].hex()
@@ -385,7 +362,7 @@ class EvmReader:
         target = self._registry_for(chain_id, registry)
         self._check_chain()
         call = {"to": target, "data": "0x" + status_of_data(publisher, list_id).hex()}
-        return decode_status_of(_bytes(self._call("eth_call", [call, "latest"]), "statusOf result"))
+        return decode_status_of(hex_bytes(self._call("eth_call", [call, "latest"]), "statusOf result"))
 
     def status_history(self, chain_id: int, registry: str | None, publisher: str,
                        list_id: bytes) -> list[StatusPublication]:
@@ -413,7 +390,7 @@ class EvmReader:
     def _logs(self, address: str, topics: list[bytes]) -> list[dict]:
         """The registry's logs matching ``topics``, in chain order, over bounded block windows (removed ones out)."""
         self._check_chain()
-        latest = _int(self._call("eth_blockNumber", []), "eth_blockNumber")
+        latest = quantity(self._call("eth_blockNumber", []), "eth_blockNumber")
         found: list[tuple[int, int, dict]] = []
         for first, last in block_windows(self.log_from_block, latest, chunk=self.log_chunk_blocks,
                                          max_blocks=self.max_log_blocks):
@@ -429,7 +406,8 @@ class EvmReader:
                     continue  # reorged away
                 if _address(log.get("address"), "log address") != address:
                     raise LedgerResponseError(f"eth_getLogs: a log from {log.get('address')}, asked for {address}")
-                order = (_int(log.get("blockNumber"), "log blockNumber"), _int(log.get("logIndex", 0), "logIndex"))
+                order = (quantity(log.get("blockNumber"), "log blockNumber"),
+                         quantity(log.get("logIndex", 0), "logIndex"))
                 found.append((*order, log))
         found.sort(key=lambda item: item[:2])
         return [log for _b, _i, log in found]
@@ -437,7 +415,7 @@ class EvmReader:
     def _check_chain(self) -> None:
         if self._chain_checked:
             return
-        actual = _int(self._call("eth_chainId", []), "eth_chainId")
+        actual = quantity(self._call("eth_chainId", []), "eth_chainId")
         if actual != self.chain_id:
             raise ChainMismatchError(expected=self.chain_id, actual=actual)
         self._chain_checked = True

@@ -25,6 +25,7 @@ from verifier.ledger.base import (
     to_checksum_address,
 )
 from verifier.ledger.errors import LedgerResponseError
+from verifier.ledger.hexjson import hex_bytes, quantity
 
 __all__ = [
     "KEY_EVENT_RECORDED_TOPIC", "PUBLISH_STATUS_SELECTOR", "RECORD_KEY_EVENT_SELECTOR", "STATUS_OF_SELECTOR",
@@ -109,41 +110,19 @@ def decode_status_of(out: bytes) -> StatusRecord | None:
 # ---------------------------------------------------------------------------------------------------------- logs
 
 
-def _hex_bytes(value: Any, what: str) -> bytes:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            pass
-    raise LedgerResponseError(f"{what}: expected hex data, got {value!r}")
-
-
-def _quantity(value: Any, what: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    raise LedgerResponseError(f"{what}: expected a hex quantity, got {value!r}")
-
-
 def _log_parts(log: Any, topic0: bytes, n_topics: int, n_words: int, what: str) -> tuple[list[bytes], bytes, str, int]:
     if not isinstance(log, dict):
         raise LedgerResponseError(f"{what} log: expected an object, got {type(log).__name__}")
-    topics = [_hex_bytes(t, f"{what} log topic") for t in log.get("topics") or []]
+    topics = [hex_bytes(t, f"{what} log topic") for t in log.get("topics") or []]
     if len(topics) != n_topics or topics[0] != topic0:
         raise LedgerResponseError(f"{what} log: unexpected topics {[t.hex() for t in topics]}")
-    data = _hex_bytes(log.get("data", "0x"), f"{what} log data")
+    data = hex_bytes(log.get("data", "0x"), f"{what} log data")
     if len(data) != 32 * n_words:
         raise LedgerResponseError(f"{what} log: expected {32 * n_words} bytes of data, got {len(data)}")
-    tx_hash = _hex_bytes(log.get("transactionHash"), f"{what} log transactionHash")
+    tx_hash = hex_bytes(log.get("transactionHash"), f"{what} log transactionHash")
     if len(tx_hash) != 32:
         raise LedgerResponseError(f"{what} log: transactionHash is {len(tx_hash)} bytes, expected 32")
-    return topics, data, "0x" + tx_hash.hex(), _quantity(log.get("blockNumber"), f"{what} log blockNumber")
+    return topics, data, "0x" + tx_hash.hex(), quantity(log.get("blockNumber"), f"{what} log blockNumber")
 
 
 def decode_status_log(log: Any) -> StatusPublication:
