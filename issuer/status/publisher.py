@@ -21,16 +21,13 @@ runner's sibling (``issuer.store.runner``), with the same rules:
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
-import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.errors import IssuerError
@@ -38,8 +35,8 @@ from issuer.ledger.errors import IssuerLedgerError
 from issuer.ledger.provider import LedgerProvider, MinedTransaction
 from issuer.status.bitstring import Bitstring
 from issuer.status.listcredential import list_credential, sign_list
-from issuer.store.errors import LeaseLostError, SecretBoxError
 from issuer.store.issuance import utcnow, xsd_now
+from issuer.store.leased import Hook, LeasedWorker, aware, lasting_note
 from issuer.store.models import (PublicationState, StatusEntry, StatusList, StatusPublication, Tenant)
 from issuer.store.nonces import last_stored_nonce
 from issuer.store.secrets import SecretBox
@@ -50,27 +47,23 @@ __all__ = ["PublicationFault", "StatusPublisher"]
 
 log = logging.getLogger("anchorcred.issuer.status")
 
-RETRYING = "ledger (retrying): "
 NONCE_TRIES = 5
 ACTIVE = (PublicationState.PENDING, PublicationState.SIGNED, PublicationState.SENT)
-Hook = Callable[[str, str], None]  # (event, publication id): after each persisted state / side effect (tests)
 
 
 class PublicationFault(IssuerError):
     """The publication cannot go on; it is marked failed with this reason (a new one follows after a pause)."""
 
 
-class _Stop(Exception):
-    """This step is over (the publication changed hands or state meanwhile)."""
+class StatusPublisher(LeasedWorker):
+    """Driving, leases and failures come from ``LeasedWorker`` (as for the batch runner); opening publications and
+    the states are here."""
 
+    model = StatusPublication
+    noun = "status publication"
+    name = "status publisher"
+    log = log  # the module's logger
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-class StatusPublisher:
     def __init__(self, sessions: sessionmaker[Session], box: SecretBox, ledger: LedgerProvider, *,
                  confirmations: int = 1, worker_id: str | None = None, lease_seconds: float = 60.0,
                  poll_interval: float = 0.5, min_interval: float = 0.0, retry_after: float = 60.0,
@@ -79,68 +72,31 @@ class StatusPublisher:
         and go out together); ``retry_after``: the pause after a failed publication before the next try."""
         if confirmations < 1 or lease_seconds <= 0 or min_interval < 0 or retry_after < 0:
             raise ValueError("confirmations >= 1, lease_seconds > 0, min_interval and retry_after >= 0")
-        self.sessions = sessions
-        self.box = box
-        self.ledger = ledger
-        self.confirmations = confirmations
-        self.worker_id = (worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[:64]
-        self.lease = timedelta(seconds=lease_seconds)
-        self.poll_interval = poll_interval
+        super().__init__(sessions, box, ledger, confirmations=confirmations, worker_id=worker_id,
+                         lease_seconds=lease_seconds, poll_interval=poll_interval, hook=hook)
         self.min_interval = timedelta(seconds=min_interval)
         self.retry_after = timedelta(seconds=retry_after)
-        self.hook = hook
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
 
-    # ── driving ─────────────────────────────────────────────────────────────────────────────────────────────────
     def step(self) -> bool:
         """Opens publications for changed lists, then advances one publication by one state. True if it worked."""
         self.open_publications()
-        pub_id = self._claim()
-        if pub_id is None:
-            return False
-        try:
-            self._advance(pub_id)
-        except (_Stop, LeaseLostError) as exc:
-            log.info("status publication %s: %s", pub_id, exc or "stopped")
-        except IssuerLedgerError as exc:  # the node is down or refused: keep the state, say why, try again later
-            log.warning("status publication %s: ledger: %s", pub_id, exc)
-            self._note_error(pub_id, f"{RETRYING}{exc}")
-            time.sleep(self.poll_interval)
-        return True
+        return super().step()
 
-    def run_until_idle(self, *, timeout: float = 120.0) -> int:
-        """Steps until nothing is left to publish; the number of steps. ``TimeoutError`` after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        steps = 0
-        while self.step():
-            steps += 1
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"status publisher still busy after {timeout}s ({steps} steps)")
-        return steps
+    def _candidates(self, now: datetime) -> Sequence[tuple[str, Enum, str | None, datetime | None]]:
+        with self.sessions() as s:
+            rows = s.execute(select(StatusPublication.id, StatusPublication.state, StatusPublication.lease_owner,
+                                    StatusPublication.lease_until)
+                             .where(StatusPublication.state.in_(ACTIVE))
+                             .order_by(StatusPublication.created_at, StatusPublication.id)).all()
+            s.rollback()
+        return rows
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name=f"status-publisher-{self.worker_id}", daemon=True)
-        self._thread.start()
+    def _handlers(self) -> dict[Any, Callable[[str], None]]:
+        return {PublicationState.PENDING: self._sign, PublicationState.SIGNED: self._send,
+                PublicationState.SENT: self._follow}
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                busy = self.step()
-            except Exception:  # a bug must not kill the publisher; the publication stays where it was
-                log.exception("status publisher step failed")
-                busy = False
-            if not busy:
-                self._stopping.wait(self.poll_interval)
+    def _fail(self, pub_id: str, reason: str) -> None:
+        self._transition(pub_id, PublicationState.FAILED, error=reason, lease_owner=None, lease_until=None)
 
     # ── opening publications ────────────────────────────────────────────────────────────────────────────────────
     def open_publications(self) -> list[str]:
@@ -164,7 +120,7 @@ class StatusPublisher:
                                    .order_by(StatusPublication.created_at.desc(), StatusPublication.id).limit(1)
                                    ).first()
                 if latest is not None:
-                    state, updated = latest.state, _aware(latest.updated_at)
+                    state, updated = latest.state, aware(latest.updated_at)
                     if state in ACTIVE:
                         continue
                     pause = self.retry_after if state is PublicationState.FAILED else self.min_interval
@@ -178,73 +134,7 @@ class StatusPublisher:
             self._event("persisted:pending", pub.id)
         return opened
 
-    # ── leases ──────────────────────────────────────────────────────────────────────────────────────────────────
-    def _claim(self) -> str | None:
-        now = utcnow()
-        with self.sessions() as s:
-            rows = s.execute(select(StatusPublication.id, StatusPublication.state, StatusPublication.lease_owner,
-                                    StatusPublication.lease_until)
-                             .where(StatusPublication.state.in_(ACTIVE))
-                             .order_by(StatusPublication.created_at, StatusPublication.id)).all()
-            s.rollback()
-        for pub_id, state, owner, until in rows:
-            if owner not in (None, self.worker_id) and until is not None and _aware(until) > now:
-                continue
-            with self.sessions.begin() as s:
-                claimed = s.execute(
-                    update(StatusPublication)
-                    .where(StatusPublication.id == pub_id, StatusPublication.state == state,
-                           StatusPublication.lease_owner.is_(None) | (StatusPublication.lease_owner == self.worker_id)
-                           | (StatusPublication.lease_until < now))
-                    .values(lease_owner=self.worker_id, lease_until=now + self.lease)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-            if claimed == 1:
-                return pub_id
-        return None
-
-    def _save(self, s: Session, pub_id: str, **values: Any) -> None:
-        """Updates the publication if this worker still holds its lease (and renews it); else ``LeaseLostError``."""
-        done = s.execute(
-            update(StatusPublication).where(StatusPublication.id == pub_id,
-                                            StatusPublication.lease_owner == self.worker_id)
-            .values(**{"lease_until": utcnow() + self.lease, **values}).execution_options(synchronize_session=False)
-        ).rowcount
-        if done != 1:
-            raise LeaseLostError(f"status publication {pub_id}: lease lost to another worker")
-
-    def _event(self, event: str, pub_id: str) -> None:
-        if self.hook is not None:
-            self.hook(event, pub_id)
-
-    def _transition(self, pub_id: str, state: PublicationState, **values: Any) -> None:
-        with self.sessions.begin() as s:
-            self._save(s, pub_id, state=state, **values)
-        log.info("status publication %s: %s", pub_id, state.value)
-        self._event(f"persisted:{state.value}", pub_id)
-
-    def _note_error(self, pub_id: str, reason: str) -> None:
-        try:
-            with self.sessions.begin() as s:
-                self._save(s, pub_id, error=reason[:2000])
-        except LeaseLostError:
-            pass
-
     # ── the states ──────────────────────────────────────────────────────────────────────────────────────────────
-    def _advance(self, pub_id: str) -> None:
-        with self.sessions() as s:
-            state = s.get(StatusPublication, pub_id).state
-            s.rollback()
-        handler = {PublicationState.PENDING: self._sign, PublicationState.SIGNED: self._send,
-                   PublicationState.SENT: self._follow}[state]
-        try:
-            handler(pub_id)
-        except IssuerError as exc:
-            if isinstance(exc, (LeaseLostError, IssuerLedgerError, SecretBoxError)):
-                raise  # not the publication's fault: it stays where it is
-            self._transition(pub_id, PublicationState.FAILED, error=f"{state.value}: {exc.diagnostics()}",
-                             lease_owner=None, lease_until=None)
-
     def _sign(self, pub_id: str) -> None:
         with self.sessions() as s:
             pub = s.get(StatusPublication, pub_id)
@@ -357,9 +247,7 @@ class StatusPublisher:
         record = self.ledger.status_of(c["address"], c["list_id"])
         version = record.version if record is not None and bytes(record.digest) == c["digest"] else None
         with self.sessions.begin() as s:
-            note = s.scalar(select(StatusPublication.error).where(StatusPublication.id == pub_id))
-            if note and note.startswith(RETRYING):
-                note = None  # a ledger hiccup that passed; notes about replaced transactions stay
+            note = lasting_note(s.scalar(select(StatusPublication.error).where(StatusPublication.id == pub_id)))
             self._save(s, pub_id, state=PublicationState.PUBLISHED, block_number=mined.block_number,
                        block_hash=mined.block_hash, block_time=mined.block_time, gas_used=mined.gas_used,
                        version=version, error=note, lease_owner=None, lease_until=None)
