@@ -3,7 +3,8 @@
 The share link opens the verifier's page on the credential's public URL
 (``{verifier}/verify/link?url={public}/share/{token}``, the public URL percent-encoded), so whoever scans the QR code
 sees the verification, not merely a claim. QR codes are ISO/IEC 18004 with error correction level M (15 % of the
-code may be damaged, enough for a printed sheet that was folded) and the standard 4-module quiet zone.
+code may be damaged, enough for a printed sheet that was folded) and the standard 4-module quiet zone, made by
+``verifier.qr`` (the wallet makes its codes there too).
 
 The certificate is a printed *view*: it repeats the main facts for a human reader and carries the QR code; the
 signed JSON, checked through the link, is what counts (the PDF says so). Names are printed exactly in Latin, Greek
@@ -15,7 +16,6 @@ Pure functions of their inputs (no I/O beyond reading the packaged fonts); the s
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import unicodedata
@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import segno
 from fpdf import FPDF
 
 import verifier
+from verifier import qr
+from verifier.qr import MAX_LINK_LENGTH, MAX_PNG_SCALE, QUIET_ZONE
 
 __all__ = ["share_url", "share_link", "qr_svg", "qr_png", "certificate_pdf", "certificate_facts", "CertificateFacts",
            "MAX_LINK_LENGTH", "MAX_PNG_SCALE", "FONT_DIR"]
@@ -37,9 +38,6 @@ __all__ = ["share_url", "share_link", "qr_svg", "qr_png", "certificate_pdf", "ce
 log = logging.getLogger(__name__)
 
 FONT_DIR = Path(verifier.__file__).parent / "fonts"  # the verifier owns the fonts: its PDF reports use them too
-MAX_LINK_LENGTH = 2048  # what the verifier's /verify/link accepts; a version-40 QR at level M holds 2,331 bytes
-MAX_PNG_SCALE = 40      # 40 px per module: a version-10 code is 2,280 px wide, plenty for print
-QUIET_ZONE = 4          # modules (ISO/IEC 18004 §6.3.8)
 MAX_OUTCOMES = 5        # learning outcomes printed; the rest are counted ("and 3 more")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -62,29 +60,14 @@ def share_link(verifier_url: str, public_url: str, token: str) -> str:
     return f"{verifier_url.rstrip('/')}/verify/link?url={quote(share_url(public_url, token), safe='')}"
 
 
-def _qr(link: str) -> segno.QRCode:
-    if not link or len(link) > MAX_LINK_LENGTH:
-        raise ValueError(f"a QR code needs a link of 1-{MAX_LINK_LENGTH} characters, got {len(link)}")
-    # boost_error=False: level M exactly, as documented, rather than whatever higher level happens to fit.
-    return segno.make_qr(link, error="m", boost_error=False)
-
-
 def qr_svg(link: str) -> bytes:
     """SVG of the link's QR code (scalable; 4 px per module at 100 %), titled with the link for screen readers."""
-    out = io.BytesIO()
-    # A white background of its own: a transparent code on a dark page (dark mode) would not scan.
-    _qr(link).save(out, kind="svg", scale=4, border=QUIET_ZONE, dark="#000", light="#fff",
-                   title=f"QR code of the share link {link}", desc="Scan to verify this credential", xmldecl=True)
-    return out.getvalue()
+    return qr.svg(qr.make_qr(link), title=f"QR code of the share link {link}")
 
 
 def qr_png(link: str, scale: int = 8) -> bytes:
     """PNG of the link's QR code, ``scale`` pixels per module (1..MAX_PNG_SCALE), quiet zone included."""
-    if not isinstance(scale, int) or not 1 <= scale <= MAX_PNG_SCALE:
-        raise ValueError(f"scale must be an integer from 1 to {MAX_PNG_SCALE}, got {scale!r}")
-    out = io.BytesIO()
-    _qr(link).save(out, kind="png", scale=scale, border=QUIET_ZONE)
-    return out.getvalue()
+    return qr.png(qr.make_qr(link), scale)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -232,34 +215,12 @@ class _Certificate(FPDF):
         if gap:
             self.ln(gap)
 
-    def qr(self, link: str, x: float, y: float, size: float) -> None:
-        """Vector QR code (one rectangle per dark run of a row), quiet zone included in ``size``."""
-        code = _qr(link)
-        matrix = [list(row) for row in code.matrix]
-        modules = len(matrix) + 2 * QUIET_ZONE
-        unit = size / modules
-        self.set_fill_color(255, 255, 255)
-        self.rect(x, y, size, size, style="F")
-        self.set_fill_color(0, 0, 0)
-        for r, row in enumerate(matrix):
-            c = 0
-            while c < len(row):
-                if row[c]:
-                    start = c
-                    while c < len(row) and row[c]:
-                        c += 1
-                    self.rect(x + (QUIET_ZONE + start) * unit, y + (QUIET_ZONE + r) * unit, (c - start) * unit,
-                              unit, style="F")
-                else:
-                    c += 1
-        self.link(x, y, size, size, link)
-
 
 def certificate_pdf(credential: dict, link: str) -> bytes:
     """A one-page A4 certificate: awarding body, learner, achievement, date, ECTS, EQF level, grade, a few learning
     outcomes, the QR code of ``link`` with the link in text, and the credential id."""
     facts = certificate_facts(credential)
-    _qr(link)  # the link is checked before anything is drawn
+    code = qr.make_qr(link)  # the link is checked before anything is drawn
     pdf = _Certificate(facts.credential_id)
     pdf.set_title(pdf.clean(f"{facts.title} — {facts.learner_name or 'certificate'}"))
     pdf.set_author(pdf.clean(facts.awarding_body))
@@ -310,7 +271,7 @@ def certificate_pdf(credential: dict, link: str) -> bytes:
     if pdf.get_y() + block > pdf.h - 22:
         pdf.add_page()
     top = pdf.h - 22 - block
-    pdf.qr(link, 22, top, block)
+    qr.draw(pdf, code, link, 22, top, block)  # vector: prints sharp at any size
     pdf.set_xy(22 + block + 6, top + 2)
     pdf.set_font("DejaVu", "B", 10)
     pdf.set_text_color(20, 20, 20)

@@ -5,8 +5,9 @@ The verification link opens the verifier's page on the credential's public URL (
 the verification, not a claim. A credential imported from a file has no public URL: it is shared as a file, a
 presentation or an offline bundle instead, and the wallet says so.
 
-QR codes: segno, ISO/IEC 18004 level M, 4-module quiet zone. The PDF is the wallet's own one-page A4 sheet (fpdf2,
-the DejaVu Sans subsets the verifier ships in verifier/fonts): title, learner, awarding body, dates, ECTS, EQF, the QR code and the link. The
+QR codes: segno, ISO/IEC 18004 level M, 4-module quiet zone, made by ``verifier.qr`` as the issuer's are. The PDF
+is the wallet's own one-page A4 sheet (fpdf2, the DejaVu Sans subsets the verifier ships in verifier/fonts): title,
+learner, awarding body, dates, ECTS, EQF, the QR code and the link. The
 LinkedIn link is the documented "Add to Profile" certification link (addtoprofile.linkedin.com): ``startTask=
 CERTIFICATION_NAME`` with ``name``, ``organizationName``, ``issueYear``, ``issueMonth``, ``expirationYear``,
 ``expirationMonth``, ``certUrl`` and ``certId``; the learner's own name is never part of it.
@@ -16,21 +17,21 @@ segno and fpdf2 are the ``wallet`` extra; they are imported when a QR code or a 
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import verifier
+from verifier import qr
+from verifier.qr import MAX_LINK_LENGTH
 from wallet.errors import ShareError
 from wallet.summary import Summary
 
 FONT_DIR = Path(verifier.__file__).parent / "fonts"  # the verifier's copy of the DejaVu subsets (its README)
-MAX_LINK_LENGTH = 2048
-QUIET_ZONE = 4
 LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -67,28 +68,19 @@ def linkedin_link(summary: Summary, cert_url: str) -> str:
     return f"{LINKEDIN_ADD}?{urlencode(params, quote_via=quote)}"
 
 
-def _qr(link: str):
-    import segno
-
-    if not link or len(link) > MAX_LINK_LENGTH:
-        raise ShareError(f"a QR code needs a link of 1-{MAX_LINK_LENGTH} characters, got {len(link)}")
-    return segno.make_qr(link, error="m", boost_error=False)
+def _qr(link: str) -> Any:
+    try:
+        return qr.make_qr(link)
+    except ValueError as exc:  # an empty or overlong link
+        raise ShareError(str(exc)) from None
 
 
 def qr_svg(link: str) -> bytes:
-    out = io.BytesIO()
-    _qr(link).save(out, kind="svg", scale=4, border=QUIET_ZONE, dark="#000", light="#fff",
-                   title=f"QR code of the verification link {link}", desc="Scan to verify this credential",
-                   xmldecl=True)
-    return out.getvalue()
+    return qr.svg(_qr(link), title=f"QR code of the verification link {link}")
 
 
 def qr_png(link: str, scale: int = 8) -> bytes:
-    if not isinstance(scale, int) or not 1 <= scale <= 40:
-        raise ValueError(f"scale must be an integer from 1 to 40, got {scale!r}")
-    out = io.BytesIO()
-    _qr(link).save(out, kind="png", scale=scale, border=QUIET_ZONE)
-    return out.getvalue()
+    return qr.png(_qr(link), scale)
 
 
 @lru_cache(maxsize=1)
@@ -159,23 +151,7 @@ def certificate_pdf(summary: Summary, link: str) -> bytes:
     if pdf.get_y() + block > pdf.h - 22:
         pdf.add_page()
     top = pdf.h - 22 - block
-    matrix = [list(row) for row in code.matrix]
-    unit = block / (len(matrix) + 2 * QUIET_ZONE)
-    pdf.set_fill_color(255, 255, 255)
-    pdf.rect(22, top, block, block, style="F")
-    pdf.set_fill_color(0, 0, 0)
-    for r, row in enumerate(matrix):  # one rectangle per dark run of a row: a vector code that prints sharp
-        c = 0
-        while c < len(row):
-            if row[c]:
-                start = c
-                while c < len(row) and row[c]:
-                    c += 1
-                pdf.rect(22 + (QUIET_ZONE + start) * unit, top + (QUIET_ZONE + r) * unit, (c - start) * unit, unit,
-                         style="F")
-            else:
-                c += 1
-    pdf.link(22, top, block, block, link)
+    qr.draw(pdf, code, link, 22, top, block)
     x = 22 + block + 6
     pdf.set_xy(x, top + 2)
     pdf.set_font("DejaVu", "B", 10)
