@@ -16,8 +16,9 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from verifier.ledger.ebsicodec import timestamp_id_digest
-from verifier.ledger.errors import LedgerResponseError, LedgerRpcError, LedgerTimeoutError
+from verifier.ledger.errors import LedgerResponseError, LedgerRpcError
 from verifier.ledger.hexjson import quantity
+from verifier.ledger.httpio import exchange
 
 __all__ = ["EbsiReadClient", "parse_time", "quantity"]
 
@@ -65,14 +66,8 @@ class EbsiReadClient:
         if not (url == self.base_url or url.startswith(self.base_url + "/")):
             raise LedgerResponseError(f"EBSI ledger at {self.where} links outside itself ({url[:80]!r}); not followed")
         what = f"GET {url[len(self.base_url):][:120]} on {self.where}"
-        try:
-            with self._client.stream("GET", url, params=params, headers={"Accept": "application/json"}) as response:
-                status = response.status_code
-                raw = self._read_capped(response, what)
-        except httpx.TimeoutException as exc:
-            raise LedgerTimeoutError(f"{what}: no answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise LedgerRpcError(f"{what}: {type(exc).__name__}") from exc
+        status, raw = exchange(self._client, "GET", url, what, self._max, params=params,
+                               headers={"Accept": "application/json"})
         if status == 404:
             return None
         if status != 200:
@@ -82,16 +77,6 @@ class EbsiReadClient:
             return json.loads(raw)
         except ValueError as exc:
             raise LedgerResponseError(f"{what}: answer is not JSON") from exc
-
-    def _read_capped(self, response: httpx.Response, what: str) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self._max:
-                raise LedgerResponseError(f"{what}: answer exceeds {self._max} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def collection(self, path: str, params: Mapping[str, Any] | None = None, *,
                    max_pages: int = MAX_PAGES) -> Iterator[dict]:
@@ -156,14 +141,7 @@ class EbsiReadClient:
         url = self.base_url + "/ledger/v4/blockchains/besu"
         what = f"{method} on {self.where}"
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-        try:
-            with self._client.stream("POST", url, json=body) as response:
-                status = response.status_code
-                raw = self._read_capped(response, what)
-        except httpx.TimeoutException as exc:
-            raise LedgerTimeoutError(f"{what}: no answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise LedgerRpcError(f"{what}: {type(exc).__name__}") from exc
+        status, raw = exchange(self._client, "POST", url, what, self._max, json=body)
         if status != 200:
             raise LedgerRpcError(f"{what}: HTTP status {status}, expected 200")
         try:

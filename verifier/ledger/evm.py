@@ -32,11 +32,11 @@ from verifier.ledger.errors import (
     InvalidAnchorRefError,
     LedgerResponseError,
     LedgerRpcError,
-    LedgerTimeoutError,
     RegistryNotConfiguredError,
     UnknownChainError,
 )
 from verifier.ledger.hexjson import hex_bytes, quantity
+from verifier.ledger.httpio import exchange
 from verifier.ledger.registry import (
     KEY_EVENT_RECORDED_TOPIC,
     STATUS_PUBLISHED_TOPIC,
@@ -110,14 +110,7 @@ class HttpTransport:
 
     def request(self, method: str, params: list) -> Any:
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
-        try:
-            with self._client.stream("POST", self.url, json=body) as response:
-                raw = self._read_capped(response)
-                status = response.status_code
-        except httpx.TimeoutException as exc:
-            raise LedgerTimeoutError(f"{method} on {self.where}: no answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise LedgerRpcError(f"{method} on {self.where}: {type(exc).__name__}") from exc
+        status, raw = exchange(self._client, "POST", self.url, f"{method} on {self.where}", self._max, json=body)
         if status != 200:
             raise LedgerRpcError(f"{method} on {self.where}: HTTP status {status}, expected 200")
         try:
@@ -125,16 +118,6 @@ class HttpTransport:
         except ValueError as exc:
             raise LedgerResponseError(f"{method} on {self.where}: answer is not JSON") from exc
         return _result_of(method, message)
-
-    def _read_capped(self, response: httpx.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self._max:
-                raise LedgerResponseError(f"answer from {self.where} exceeds {self._max} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
 
 
 def _result_of(method: str, message: Any) -> Any:
