@@ -25,7 +25,7 @@ from verifier.countries import COUNTRIES, EU_COUNTRY_AUTHORITY, country_iri
 from verifier.elm import EDC_CONTEXT, VC1_CONTEXT
 from verifier.euelements import (
     ACCREDITATION_LABELS, ASSESSMENT_TYPE_LABELS, ASSESSMENT_TYPE_SCHEME, EQF_IRI_RE, ESCO_SKILL_RE, MODE_LABELS,
-    SUPERVISION_LABELS, eu_elements_summary, find_eu_element_problems,
+    SUPERVISION_LABELS, as_dict, as_list, eu_elements_summary, find_eu_element_problems,
 )
 from verifier.pdfreport import FONT_DIR
 
@@ -53,16 +53,6 @@ class EuropassExportError(ValueError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("cannot export to Europass: " + "; ".join(problems))
-
-
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def _concept(iri: str, scheme: str, label: str) -> dict[str, Any]:
@@ -135,16 +125,16 @@ def display_png(lines: list[tuple[str, int, bool]]) -> bytes:
 def to_europass(credential: dict) -> dict[str, Any]:
     """The Europass Digital Credential of an anchorcred credential; EuropassExportError names what is missing."""
     problems = find_eu_element_problems(credential)
-    subjects = _list(credential.get("credentialSubject")) if isinstance(credential, dict) else []
-    first = _dict(subjects[0]) if subjects else {}
-    if not any(_dict(r).get("value") for r in _list(first.get("result"))):
+    subjects = as_list(credential.get("credentialSubject")) if isinstance(credential, dict) else []
+    first = as_dict(subjects[0]) if subjects else {}
+    if not any(as_dict(r).get("value") for r in as_list(first.get("result"))):
         problems.append("grade: the Europass profile requires a grade on the learning assessment, and "
                         "credentialSubject.result[].value is absent")
     if problems:
         raise EuropassExportError(problems)
-    issuer = _dict(credential["issuer"])
-    subject = _dict(_list(credential["credentialSubject"])[0])
-    a = _dict(subject["achievement"])
+    issuer = as_dict(credential["issuer"])
+    subject = as_dict(as_list(credential["credentialSubject"])[0])
+    a = as_dict(subject["achievement"])
     language = a.get("inLanguage") if isinstance(a.get("inLanguage"), str) else "en"
     languages = list(dict.fromkeys([language, *_lang(a.get("title") or a["name"], language)]))
     unknown = [t for t in languages if t.split("-")[0] not in LANGUAGES]
@@ -158,12 +148,12 @@ def to_europass(credential: dict) -> dict[str, Any]:
         return f"urn:epass:{kind}:{key}:{n}"
 
     title = _lang(a.get("title") or a["name"], language)
-    address = _dict(issuer.get("address"))
+    address = as_dict(issuer.get("address"))
     country = address["addressCountryCode"]
     issued = credential["validFrom"]
 
-    qa = _dict(a["accreditation"])
-    agent = _dict(qa["accreditingAgent"])
+    qa = as_dict(a["accreditation"])
+    agent = as_dict(qa["accreditingAgent"])
     accreditation: dict[str, Any] = {
         "id": node("accreditation"), "type": "Accreditation", "title": _lang(qa.get("title"), language),
         "accreditingAgent": {"id": agent["id"], "type": "Organisation", "legalName": _lang(agent["legalName"], language),
@@ -191,7 +181,7 @@ def to_europass(credential: dict) -> dict[str, Any]:
     if issuer.get("url"):
         organisation["homepage"] = _web(node("webResource", "issuer"), issuer["url"])
 
-    credit = _dict(a.get("creditPoint"))
+    credit = as_dict(a.get("creditPoint"))
     qualification: dict[str, Any] = {
         "id": a.get("id") or node("qualification"), "type": "Qualification", "title": title,
         "creditPoint": {"id": node("creditPoint"), "type": "CreditPoint",
@@ -200,16 +190,16 @@ def to_europass(credential: dict) -> dict[str, Any]:
     }
     if a.get("summary"):
         qualification["description"] = _lang(a["summary"], language)
-    eqf = next(al["targetUrl"] for al in map(_dict, _list(a.get("alignment")))
+    eqf = next(al["targetUrl"] for al in map(as_dict, as_list(a.get("alignment")))
                if EQF_IRI_RE.match(str(al.get("targetUrl"))))
     qualification["eqfLevel"] = _concept(eqf, _scheme_of(eqf), f"Level {EQF_IRI_RE.match(eqf).group(1)}")
     if a.get("nqfLevel"):
         qualification["nqfLevel"] = _concept(a["nqfLevel"], a["nqfLevel"].rsplit("/", 1)[0], "national level")
     if a.get("volumeOfLearning"):
         qualification["volumeOfLearning"] = a["volumeOfLearning"]
-    labels = {al.get("targetUrl"): al.get("targetName") for al in map(_dict, _list(a.get("alignment")))}
+    labels = {al.get("targetUrl"): al.get("targetName") for al in map(as_dict, as_list(a.get("alignment")))}
     outcomes = []
-    for n, o in enumerate(map(_dict, _list(a.get("learningOutcome"))), 1):
+    for n, o in enumerate(map(as_dict, as_list(a.get("learningOutcome"))), 1):
         outcome: dict[str, Any] = {"id": node("learningOutcome", n), "type": "LearningOutcome",
                                    "title": _lang(o.get("title"), language)}
         skill = o.get("relatedESCOSkill")
@@ -225,14 +215,14 @@ def to_europass(credential: dict) -> dict[str, Any]:
         qualification["isPartialQualification"] = a["isPartialQualification"]
     if a.get("isPartOf"):
         qualification["isPartOf"] = [{"id": p["id"], "type": "Qualification", "title": _lang(p.get("title"), language)}
-                                     for p in map(_dict, _list(a["isPartOf"]))]
+                                     for p in map(as_dict, as_list(a["isPartOf"]))]
     if a.get("additionalNote"):
         qualification["additionalNote"] = [_note(node("note", f"info{n}"), x["noteLiteral"])
-                                           for n, x in enumerate(map(_dict, _list(a["additionalNote"])), 1)]
+                                           for n, x in enumerate(map(as_dict, as_list(a["additionalNote"])), 1)]
     if a.get("homepage"):
         qualification["homepage"] = _web(node("webResource", "info"), a["homepage"])
 
-    proven = _dict(a["provenBy"])
+    proven = as_dict(a["provenBy"])
     spec: dict[str, Any] = {"id": node("learningAssessmentSpec"), "type": "LearningAssessmentSpecification",
                             "title": _lang(proven.get("title") or "Assessment", language)}
     kind = proven["dcType"]
@@ -243,7 +233,7 @@ def to_europass(credential: dict) -> dict[str, Any]:
     assessment: dict[str, Any] = {"id": node("learningAssessment"), "type": "LearningAssessment",
                                   "title": spec["title"], "assessedBy": {"id": issuer["id"]},
                                   "awardedBy": {"id": node("awardingProcess")}, "specifiedBy": spec}
-    grades = [r.get("value") for r in map(_dict, _list(subject.get("result"))) if r.get("value")]
+    grades = [r.get("value") for r in map(as_dict, as_list(subject.get("result"))) if r.get("value")]
     if grades:
         assessment["grade"] = _note(node("note", "grade"), {language: str(grades[0])})
     if proven.get("idVerification"):
@@ -252,7 +242,7 @@ def to_europass(credential: dict) -> dict[str, Any]:
 
     person: dict[str, Any] = {"id": subject["id"], "type": "Person"}
     identifiers = []
-    for n, ident in enumerate(map(_dict, _list(subject.get("identifier"))), 1):
+    for n, ident in enumerate(map(as_dict, as_list(subject.get("identifier"))), 1):
         if ident.get("hashed") is True and ident.get("identityType") == "emailAddress":
             identifiers.append({"id": node("identifier", n), "type": "Identifier", "notation": ident["identityHash"],
                                 "schemeName": f"e-mail address, salted SHA-256 (Open Badges 3.0 IdentityObject, "

@@ -131,28 +131,30 @@ EU_ELEMENTS: tuple[EuElement, ...] = (
 
 # --- small readers: tolerant of missing keys and of single values where lists are expected ---------------------
 
-def _dict(value: Any) -> dict:
+def as_dict(value: Any) -> dict:
+    """``value`` if it is an object, else an empty one: a credential from anywhere may lack or misshape a member."""
     return value if isinstance(value, dict) else {}
 
 
-def _list(value: Any) -> list:
+def as_list(value: Any) -> list:
+    """``value`` as a list: none for a missing member, one item for a single value where JSON-LD allows either."""
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
 def _types(node: dict) -> list[str]:
-    return [t for t in _list(node.get("type")) if isinstance(t, str)]
+    return [t for t in as_list(node.get("type")) if isinstance(t, str)]
 
 
 def _achievement(credential: dict) -> dict:
-    subject = _list(credential.get("credentialSubject"))
-    return _dict(_dict(subject[0]).get("achievement")) if subject else {}
+    subject = as_list(credential.get("credentialSubject"))
+    return as_dict(as_dict(subject[0]).get("achievement")) if subject else {}
 
 
 def _subject(credential: dict) -> dict:
-    subject = _list(credential.get("credentialSubject"))
-    return _dict(subject[0]) if subject else {}
+    subject = as_list(credential.get("credentialSubject"))
+    return as_dict(subject[0]) if subject else {}
 
 
 def _is_iri(value: Any) -> bool:
@@ -193,14 +195,14 @@ def _num(value: Any) -> str:
 
 def _eqf_alignments(achievement: dict) -> list[str]:
     return [
-        a.get("targetUrl") for a in _list(achievement.get("alignment"))
+        a.get("targetUrl") for a in as_list(achievement.get("alignment"))
         if isinstance(a, dict) and isinstance(a.get("targetUrl"), str) and a["targetUrl"].startswith(EQF_PREFIX)
     ]
 
 
 def _esco_alignments(achievement: dict) -> list[str]:
     return [
-        a.get("targetUrl") for a in _list(achievement.get("alignment"))
+        a.get("targetUrl") for a in as_list(achievement.get("alignment"))
         if isinstance(a, dict) and isinstance(a.get("targetUrl"), str)
         and a["targetUrl"].startswith("http://data.europa.eu/esco/")
     ]
@@ -214,7 +216,7 @@ def _check_learner(c: dict) -> list[str]:
     sid = subject.get("id")
     if sid is not None and not _is_iri(sid):
         problems.append(f"learner: credentialSubject.id expected a DID or IRI, got {sid!r}")
-    identities = [i for i in _list(subject.get("identifier")) if isinstance(i, dict)]
+    identities = [i for i in as_list(subject.get("identifier")) if isinstance(i, dict)]
     for n, ident in enumerate(identities):
         path = f"credentialSubject.identifier[{n}]"
         if ident.get("type") != "IdentityObject" and "IdentityObject" not in _types(ident):
@@ -245,7 +247,7 @@ def _check_title(c: dict) -> list[str]:
 
 
 def _check_country(c: dict) -> list[str]:
-    address = _dict(_dict(c.get("issuer")).get("address"))
+    address = as_dict(as_dict(c.get("issuer")).get("address"))
     code = address.get("addressCountryCode")
     if code not in COUNTRY_CODES:
         return [f"country: issuer.address.addressCountryCode expected an ISO 3166-1 alpha-2 code (e.g. 'DE'), "
@@ -285,9 +287,9 @@ def _check_workload(c: dict) -> list[str]:
         problems.append(f"workload: credentialSubject.achievement.creditsAvailable expected a positive number "
                         f"of ECTS credits, got {credits!r}")
     cp = a.get("creditPoint")
-    if cp is not None and _dict(cp).get("framework") != ECTS_IRI:
+    if cp is not None and as_dict(cp).get("framework") != ECTS_IRI:
         problems.append(f"workload: credentialSubject.achievement.creditPoint.framework expected {ECTS_IRI} (ECTS), "
-                        f"got {_dict(cp).get('framework')!r}")
+                        f"got {as_dict(cp).get('framework')!r}")
     earned = _subject(c).get("creditsEarned")
     if earned is not None and (not _is_number(earned) or earned <= 0
                                or (_is_number(credits) and earned > credits)):
@@ -307,14 +309,14 @@ def _check_level(c: dict) -> list[str]:
 
 def _check_outcomes(c: dict) -> list[str]:
     a = _achievement(c)
-    outcomes = _list(a.get("learningOutcome"))
+    outcomes = as_list(a.get("learningOutcome"))
     problems = []
     if not outcomes and not _esco_alignments(a):
         problems.append("learning outcomes: expected credentialSubject.achievement.learningOutcome[] or an ESCO "
                         "alignment, found neither")
     for n, outcome in enumerate(outcomes):
         path = f"learning outcomes: credentialSubject.achievement.learningOutcome[{n}]"
-        outcome = _dict(outcome)
+        outcome = as_dict(outcome)
         if p := _lang_map_problem(outcome.get("title"), path + ".title"):
             problems.append(p)
         skill = outcome.get("relatedESCOSkill")
@@ -357,7 +359,7 @@ def _check_quality_assurance(c: dict) -> list[str]:
     if not isinstance(acc, dict):
         return [f"quality assurance: credentialSubject.achievement.accreditation expected an Accreditation object, "
                 f"got {acc!r}"]
-    agent = _dict(acc.get("accreditingAgent"))
+    agent = as_dict(acc.get("accreditingAgent"))
     if not _is_iri(agent.get("id")) or _lang_map_problem(agent.get("legalName"), "") is not None:
         return [f"quality assurance: accreditation.accreditingAgent expected an Organisation with id and legalName, "
                 f"got {acc.get('accreditingAgent')!r}"]
@@ -368,13 +370,13 @@ def _check_prerequisites(c: dict) -> list[str]:
     note = _achievement(c).get("entryRequirement")
     if note is None:
         return []
-    p = _lang_map_problem(_dict(note).get("noteLiteral"),
+    p = _lang_map_problem(as_dict(note).get("noteLiteral"),
                           "prerequisites: credentialSubject.achievement.entryRequirement.noteLiteral")
     return [p] if p else []
 
 
 def _check_supervision(c: dict) -> list[str]:
-    value = _dict(_achievement(c).get("provenBy")).get("idVerification")
+    value = as_dict(_achievement(c).get("provenBy")).get("idVerification")
     if value is not None and not str(value).startswith(SUPERVISION_SCHEME):
         return [f"supervision: credentialSubject.achievement.provenBy.idVerification expected an IRI of "
                 f"{SUPERVISION_SCHEME}…, got {value!r}"]
@@ -383,8 +385,8 @@ def _check_supervision(c: dict) -> list[str]:
 
 def _check_grade(c: dict) -> list[str]:
     problems = []
-    for n, result in enumerate(_list(_subject(c).get("result"))):
-        value = _dict(result).get("value")
+    for n, result in enumerate(as_list(_subject(c).get("result"))):
+        value = as_dict(result).get("value")
         if value is not None and (not isinstance(value, str) or not value.strip()):
             problems.append(f"grade: credentialSubject.result[{n}].value expected non-empty text, got {value!r}")
     return problems
@@ -396,18 +398,18 @@ def _check_stackability(c: dict) -> list[str]:
     if "isPartialQualification" in a and not isinstance(a["isPartialQualification"], bool):
         problems.append(f"stackability: credentialSubject.achievement.isPartialQualification expected true or false, "
                         f"got {a['isPartialQualification']!r}")
-    for n, part in enumerate(_list(a.get("isPartOf"))):
-        if not _is_iri(_dict(part).get("id")):
+    for n, part in enumerate(as_list(a.get("isPartOf"))):
+        if not _is_iri(as_dict(part).get("id")):
             problems.append(f"stackability: credentialSubject.achievement.isPartOf[{n}].id expected the programme's "
-                            f"IRI, got {_dict(part).get('id')!r}")
+                            f"IRI, got {as_dict(part).get('id')!r}")
     return problems
 
 
 def _check_further_information(c: dict) -> list[str]:
     a = _achievement(c)
     problems = []
-    for n, note in enumerate(_list(a.get("additionalNote"))):
-        if p := _lang_map_problem(_dict(note).get("noteLiteral"),
+    for n, note in enumerate(as_list(a.get("additionalNote"))):
+        if p := _lang_map_problem(as_dict(note).get("noteLiteral"),
                                   f"further information: credentialSubject.achievement.additionalNote[{n}].noteLiteral"):
             problems.append(p)
     if "homepage" in a and not _is_iri(a["homepage"]):
@@ -445,7 +447,7 @@ def find_eu_element_problems(credential: dict) -> list[str]:
     if not isinstance(credential, dict):
         return [f"credential: expected a JSON object, got {type(credential).__name__}"]
     problems: list[str] = []
-    if EXTENSION_CONTEXT_URL not in _list(credential.get("@context")):
+    if EXTENSION_CONTEXT_URL not in as_list(credential.get("@context")):
         problems.append(f"@context: expected {EXTENSION_CONTEXT_URL} (defines the EU element terms), "
                         f"got {credential.get('@context')!r}")
     for element in EU_ELEMENTS:
@@ -456,20 +458,20 @@ def find_eu_element_problems(credential: dict) -> list[str]:
 # --- readable summary ---------------------------------------------------------------------------------------
 
 def _summary_value(element_id: str, c: dict, lang: str) -> str:
-    a, s, issuer = _achievement(c), _subject(c), _dict(c.get("issuer"))
-    spec = _dict(a.get("provenBy"))
+    a, s, issuer = _achievement(c), _subject(c), as_dict(c.get("issuer"))
+    spec = as_dict(a.get("provenBy"))
     if element_id == "learner":
-        parts = [i.get("identityHash", "") for i in _list(s.get("identifier"))
+        parts = [i.get("identityHash", "") for i in as_list(s.get("identifier"))
                  if isinstance(i, dict) and i.get("identityType") == "name" and not i.get("hashed")]
         if s.get("id"):
             parts.append(str(s["id"]))
-        if any(isinstance(i, dict) and i.get("hashed") for i in _list(s.get("identifier"))):
+        if any(isinstance(i, dict) and i.get("hashed") for i in as_list(s.get("identifier"))):
             parts.append("hashed e-mail address")
         return ", ".join(p for p in parts if p)
     if element_id == "title":
         return _pick(a.get("title"), lang) or str(a.get("name", ""))
     if element_id == "country":
-        address = _dict(issuer.get("address"))
+        address = as_dict(issuer.get("address"))
         return " / ".join(str(x) for x in (address.get("addressCountryCode"), address.get("addressRegion")) if x)
     if element_id == "awarding_body":
         return f"{issuer.get('name', '')} ({issuer.get('id', '')})"
@@ -486,7 +488,7 @@ def _summary_value(element_id: str, c: dict, lang: str) -> str:
             levels.append(f"NQF {a['nqfLevel']}")
         return ", ".join(levels)
     if element_id == "learning_outcomes":
-        return "; ".join(_pick(_dict(o).get("title"), lang) for o in _list(a.get("learningOutcome")))
+        return "; ".join(_pick(as_dict(o).get("title"), lang) for o in as_list(a.get("learningOutcome")))
     if element_id == "participation":
         return MODE_LABELS.get(str(a.get("mode")), str(a.get("mode", "")))
     if element_id == "assessment":
@@ -494,24 +496,25 @@ def _summary_value(element_id: str, c: dict, lang: str) -> str:
         title = _pick(spec.get("title"), lang)
         return f"{kind}: {title}" if title else kind
     if element_id == "quality_assurance":
-        acc = _dict(a.get("accreditation"))
-        agent = _pick(_dict(acc.get("accreditingAgent")).get("legalName"), lang)
+        acc = as_dict(a.get("accreditation"))
+        agent = _pick(as_dict(acc.get("accreditingAgent")).get("legalName"), lang)
         title = _pick(acc.get("title"), lang)
         return f"{title} ({agent})" if title else agent
     if element_id == "prerequisites":
-        return _pick(_dict(a.get("entryRequirement")).get("noteLiteral"), lang)
+        return _pick(as_dict(a.get("entryRequirement")).get("noteLiteral"), lang)
     if element_id == "supervision":
         value = spec.get("idVerification")
         return SUPERVISION_LABELS.get(str(value), str(value)) if value else ""
     if element_id == "grade":
-        return ", ".join(str(_dict(r).get("value")) for r in _list(s.get("result")) if _dict(r).get("value"))
+        return ", ".join(str(as_dict(r).get("value")) for r in as_list(s.get("result")) if as_dict(r).get("value"))
     if element_id == "stackability":
-        parts = [_pick(_dict(p).get("title"), lang) or str(_dict(p).get("id", "")) for p in _list(a.get("isPartOf"))]
+        parts = [_pick(as_dict(p).get("title"), lang) or str(as_dict(p).get("id", ""))
+                 for p in as_list(a.get("isPartOf"))]
         if a.get("isPartialQualification") is True:
             parts.insert(0, "partial qualification")
         return "; ".join(parts)
     if element_id == "further_information":
-        parts = [_pick(_dict(n).get("noteLiteral"), lang) for n in _list(a.get("additionalNote"))]
+        parts = [_pick(as_dict(n).get("noteLiteral"), lang) for n in as_list(a.get("additionalNote"))]
         if a.get("homepage"):
             parts.append(str(a["homepage"]))
         return " ".join(p for p in parts if p)

@@ -21,7 +21,7 @@ from typing import Any
 
 from verifier.euelements import (
     ACCREDITATION_LABELS, ACCREDITATION_SCHEME, ASSESSMENT_TYPE_LABELS, ECTS_IRI, EQF_IRI_RE, EQF_PREFIX,
-    ESCO_SKILL_RE, MODE_LABELS, SUPERVISION_SCHEME, find_eu_element_problems,
+    ESCO_SKILL_RE, MODE_LABELS, SUPERVISION_SCHEME, as_dict, as_list, find_eu_element_problems,
 )
 from verifier.report import Report, Status
 
@@ -144,25 +144,15 @@ class Scorecard:
         }
 
 
-# ── readers (tolerant: a credential may come from anywhere) ────────────────────────────────────────────────────
-
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
+# ── readers (tolerant: a credential may come from anywhere; as_dict/as_list from verifier.euelements) ─────────
 
 def _subject(doc: dict) -> dict:
-    subjects = _list(doc.get("credentialSubject"))
-    return _dict(subjects[0]) if subjects else {}
+    subjects = as_list(doc.get("credentialSubject"))
+    return as_dict(subjects[0]) if subjects else {}
 
 
 def _achievement(doc: dict) -> dict:
-    return _dict(_subject(doc).get("achievement"))
+    return as_dict(_subject(doc).get("achievement"))
 
 
 def _iri(value: Any) -> bool:
@@ -196,7 +186,7 @@ def _quality(doc: dict, _: Report | None) -> tuple[int, list[str], str]:
     acc = _achievement(doc).get("accreditation")
     if not isinstance(acc, dict):
         return 0, [], f"{A}.accreditation is absent"
-    agent = _dict(acc.get("accreditingAgent"))
+    agent = as_dict(acc.get("accreditingAgent"))
     name, agent_id, kind = _text(agent.get("legalName")), agent.get("id"), acc.get("dcType")
     evidence = [f"{A}.accreditation.title = {_short(_text(acc.get('title')))}"]
     if agent:
@@ -241,8 +231,8 @@ def _authenticity(_: dict, report: Report | None) -> tuple[int, list[str], str]:
 def _level(doc: dict, _: Report | None) -> tuple[int, list[str], str]:
     a = _achievement(doc)
     eqf, text = [], []
-    for n, al in enumerate(_list(a.get("alignment"))):
-        al = _dict(al)
+    for n, al in enumerate(as_list(a.get("alignment"))):
+        al = as_dict(al)
         url, name = al.get("targetUrl"), _text(al.get("targetName"))
         if isinstance(url, str) and EQF_IRI_RE.match(url):
             eqf.append((n, url))
@@ -264,8 +254,8 @@ def _level(doc: dict, _: Report | None) -> tuple[int, list[str], str]:
 
 def _outcomes(doc: dict, _: Report | None) -> tuple[int, list[str], str]:
     a = _achievement(doc)
-    outcomes = [_dict(o) for o in _list(a.get("learningOutcome"))]
-    escos = [al.get("targetUrl") for al in map(_dict, _list(a.get("alignment")))
+    outcomes = [as_dict(o) for o in as_list(a.get("learningOutcome"))]
+    escos = [al.get("targetUrl") for al in map(as_dict, as_list(a.get("alignment")))
              if isinstance(al.get("targetUrl"), str) and ESCO_SKILL_RE.match(al["targetUrl"])]
     aligned = [o for o in outcomes if isinstance(o.get("relatedESCOSkill"), str)
                and ESCO_SKILL_RE.match(o["relatedESCOSkill"])]
@@ -285,7 +275,7 @@ def _outcomes(doc: dict, _: Report | None) -> tuple[int, list[str], str]:
 
 def _workload(doc: dict, _: Report | None) -> tuple[int, list[str], str]:
     a = _achievement(doc)
-    credits, framework = a.get("creditsAvailable"), _dict(a.get("creditPoint")).get("framework")
+    credits, framework = a.get("creditsAvailable"), as_dict(a.get("creditPoint")).get("framework")
     hours = a.get("volumeOfLearning")
     evidence = [f"{A}.{k} = {v}" for k, v in (("creditsAvailable", credits), ("creditPoint.framework", framework),
                                                ("volumeOfLearning", hours)) if v is not None]
@@ -318,7 +308,7 @@ def _assessment(doc: dict, _: Report | None) -> tuple[int, list[str], str]:
 
 
 def _identity(doc: dict, _: Report | None) -> tuple[int, list[str], str]:
-    value = _dict(_achievement(doc).get("provenBy")).get("idVerification")
+    value = as_dict(_achievement(doc).get("provenBy")).get("idVerification")
     if value is None:
         return 0, [], f"{A}.provenBy.idVerification is absent"
     evidence = [f"{A}.provenBy.idVerification = {_short(value)}"]
