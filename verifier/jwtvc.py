@@ -19,6 +19,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from verifier.document import parse_datetime
 from verifier.errors import InvalidInputError
 
 MAX_JWT_CHARS = 256 * 1024  # an accreditation or a micro-credential is a few kB; far below harm
@@ -118,10 +119,6 @@ def timestamp_of(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
-    if not isinstance(value, str) or "T" not in value:
+    if not isinstance(value, str) or "T" not in value:  # a date alone is no date-time
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+    return parse_datetime(value)
