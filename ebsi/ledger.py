@@ -27,6 +27,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Excepti
 from ebsi.contracts import load_artifact
 from ebsi.errors import ContractRevertError, EbsiError, EbsiUnavailableError
 from issuer.ledger.evm import revert_data
+from issuer.ledger.provider import wait_once
 from verifier.ledger.base import keccak256
 
 __all__ = ["CONTRACTS", "Deployment", "EbsiLedger", "deploy", "ensure_deployment"]
@@ -307,11 +308,7 @@ class EbsiLedger:
         return found
 
     def wait(self) -> None:
-        if self._idle is None:
-            time.sleep(self.poll_interval)
-            return
-        with self._lock:
-            self._idle()
+        wait_once(self._idle, self._lock, self.poll_interval)
 
     def ensure_funds(self, address: str) -> None:
         """On a dev chain (a funding callable given), tops up ``address`` so it can pay for gas: EBSI's own chain

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +43,7 @@ from issuer.ledger.evm import (
 from verifier.ledger.base import StatusRecord, keccak256
 from verifier.ledger.registry import STATUS_PUBLISHED_TOPIC, address_topic
 
-__all__ = ["EvmLedger", "LedgerProvider", "MinedTransaction", "ROOT_ANCHORED_TOPIC", "rpc_ledger"]
+__all__ = ["EvmLedger", "LedgerProvider", "MinedTransaction", "ROOT_ANCHORED_TOPIC", "rpc_ledger", "wait_once"]
 
 ROOT_ANCHORED_TOPIC = keccak256(b"RootAnchored(bytes32,address,uint64)")
 DEV_FUNDING_WEI = 10**18
@@ -127,6 +128,18 @@ class LedgerProvider(Protocol):
         ...
 
 
+
+def wait_once(idle: Callable[[], None] | None, lock: AbstractContextManager[Any], poll_interval: float) -> None:
+    """One wait for the chain to move on (``EvmLedger`` and ``ebsi.ledger.EbsiLedger``): an in-process chain's
+    ``idle`` (it acts on the chain: the embedded chain mines a block) runs under the ledger's lock; plain waiting
+    sleeps without it, so other callers are not held up by a sleeping worker."""
+    if idle is None:
+        time.sleep(poll_interval)
+        return
+    with lock:
+        idle()
+
+
 class EvmLedger:
     """``LedgerProvider`` over a web3 connection. Calls are serialized (eth-tester is not thread-safe, and a runner
     thread and request handlers may share the provider)."""
@@ -183,15 +196,7 @@ class EvmLedger:
     def find_status_transaction(self, publisher: str, list_id: bytes, digest: bytes) -> str | None:
         if self.registry_address is None:
             return None
-        with self._lock, map_errors("registry events", self.w3):
-            latest = int(self.w3.eth.block_number)
-            logs = self.w3.eth.get_logs({
-                "address": self.registry_address,
-                "fromBlock": max(0, latest - LOG_LOOKBACK_BLOCKS),
-                "toBlock": latest,
-                "topics": ["0x" + STATUS_PUBLISHED_TOPIC.hex(), "0x" + address_topic(publisher).hex(),
-                           "0x" + bytes(list_id).hex()],
-            })
+        logs = self._recent_registry_logs([STATUS_PUBLISHED_TOPIC, address_topic(publisher), bytes(list_id)])
         for log in logs:
             if bytes(log["data"])[:32] == bytes(digest):  # data: digest, version, time
                 return "0x" + bytes(log["transactionHash"]).hex()
@@ -236,24 +241,23 @@ class EvmLedger:
     def find_anchor_transaction(self, root: bytes) -> str | None:
         if self.registry_address is None:
             return None
-        with self._lock, map_errors("registry events", self.w3):
-            latest = int(self.w3.eth.block_number)
-            logs = self.w3.eth.get_logs({
-                "address": self.registry_address,
-                "fromBlock": max(0, latest - LOG_LOOKBACK_BLOCKS),
-                "toBlock": latest,
-                "topics": ["0x" + ROOT_ANCHORED_TOPIC.hex(), "0x" + bytes(root).hex()],
-            })
-        for log in logs:
+        for log in self._recent_registry_logs([ROOT_ANCHORED_TOPIC, bytes(root)]):
             return "0x" + bytes(log["transactionHash"]).hex()
         return None
 
+    def _recent_registry_logs(self, topics: list[bytes]) -> list[Any]:
+        """The registry's events with these topics in the last ``LOG_LOOKBACK_BLOCKS`` blocks (a bounded query)."""
+        with self._lock, map_errors("registry events", self.w3):
+            latest = int(self.w3.eth.block_number)
+            return list(self.w3.eth.get_logs({
+                "address": self.registry_address,
+                "fromBlock": max(0, latest - LOG_LOOKBACK_BLOCKS),
+                "toBlock": latest,
+                "topics": ["0x" + bytes(topic).hex() for topic in topics],
+            }))
+
     def wait(self) -> None:
-        if self._idle is None:
-            time.sleep(self.poll_interval)
-            return
-        with self._lock:
-            self._idle()
+        wait_once(self._idle, self._lock, self.poll_interval)
 
     def close(self) -> None:
         """Releases the HTTP connections of an RPC provider (nothing to do in process)."""
