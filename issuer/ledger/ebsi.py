@@ -10,9 +10,6 @@ capabilityInvocation keys in the DID Registry.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from issuer.ledger.errors import (
     LedgerConnectionError,
     TransactionRejectedError,
 )
+from issuer.ledger.networks import replace_network
 from verifier.errors import EvidenceUnavailableError
 from verifier.ledger.ebsi import timestamp_id
 
@@ -99,18 +97,5 @@ def open_ebsi_writer(data_dir: Path, secret: bytes, ebsi_url: str) -> EbsiWriter
 def publish_ebsi_network(data_dir: Path, chain_id: int, label: str, ebsi_url: str) -> Path:
     """Adds or replaces the EBSI entry of ``chain_id`` in ``<data_dir>/networks.json`` (the verifier's networks file;
     EVM entries, even of the same chain id, are kept), atomically."""
-    path = Path(data_dir) / "networks.json"
-    networks = []
-    if path.exists():
-        try:
-            networks = [n for n in json.loads(path.read_text("utf-8")).get("networks", [])
-                        if not (n.get("ledger") == "ebsi" and n.get("chain_id") == chain_id)]
-        except (ValueError, AttributeError):
-            networks = []
-    networks.append({"chain_id": chain_id, "label": label, "ledger": "ebsi", "ebsi_url": ebsi_url})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".networks-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps({"networks": networks}, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    return replace_network(data_dir, lambda n: not (n.get("ledger") == "ebsi" and n.get("chain_id") == chain_id),
+                           {"chain_id": chain_id, "label": label, "ledger": "ebsi", "ebsi_url": ebsi_url})
