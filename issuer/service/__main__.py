@@ -20,11 +20,17 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from issuer.errors import IssuerError
 from issuer.service.settings import IssuerSettings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from issuer.store.models import Tenant
 
 
 class CliError(Exception):
@@ -47,6 +53,16 @@ def _sessions(settings: IssuerSettings):
         migrate(url)
     engine = make_engine(url)
     return engine, make_sessionmaker(engine)
+
+
+def _tenant(session: Session, slug: str) -> Tenant:
+    """The tenant ``slug`` (commands that act on one), or a ``CliError`` that says how to create it."""
+    from issuer.store.tenants import get_tenant
+
+    tenant = get_tenant(session, slug)
+    if tenant is None:
+        raise CliError(f"no tenant {slug!r} (create it with: python -m issuer.service create-tenant)")
+    return tenant
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -85,15 +101,12 @@ def cmd_create_tenant(args: argparse.Namespace) -> int:
 
 def cmd_create_key(args: argparse.Namespace) -> int:
     from issuer.service.auth import create_api_key
-    from issuer.store.tenants import get_tenant
 
     settings = _settings()
     engine, maker = _sessions(settings)
     try:
         with maker() as session:
-            tenant = get_tenant(session, args.slug)
-            if tenant is None:
-                raise CliError(f"no tenant {args.slug!r} (create it with: python -m issuer.service create-tenant)")
+            tenant = _tenant(session, args.slug)
             key, plaintext = create_api_key(session, tenant, name=args.name, scopes=args.scope)
             session.commit()
             print(f"API key {key.prefix} for tenant {tenant.slug!r} with scope(s) {', '.join(key.scopes)}, "
@@ -110,7 +123,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     import socket
 
     from issuer.status.changes import StatusChangeError, change_status
-    from issuer.store.tenants import get_tenant
 
     ids = list(args.ids)
     if args.ids_file:
@@ -125,9 +137,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     engine, maker = _sessions(settings)
     try:
         with maker() as session:
-            tenant = get_tenant(session, args.slug)
-            if tenant is None:
-                raise CliError(f"no tenant {args.slug!r}")
+            tenant = _tenant(session, args.slug)
             actor = f"cli {getpass.getuser()}@{socket.gethostname()}"[:200]
             try:
                 result = change_status(session, tenant.id, ids, args.command, reason=args.reason, actor=actor)
@@ -154,7 +164,6 @@ def cmd_keys(args: argparse.Namespace) -> int:
     from issuer.store.keyevents import change_tenant_keys, describe, record_tenant_key_events
     from issuer.store.models import KeyEventState
     from issuer.store.secrets import SecretBox
-    from issuer.store.tenants import get_tenant
 
     settings = _settings()
     box = SecretBox(settings.master_secret())
@@ -162,9 +171,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     ledger = build_ledger(settings)
     try:
         with maker() as session:
-            tenant = get_tenant(session, args.slug)
-            if tenant is None:
-                raise CliError(f"no tenant {args.slug!r}")
+            tenant = _tenant(session, args.slug)
             tenant_id = tenant.id
         if args.command != "record-key-events":
             outcome = change_tenant_keys(maker, box, tenant_id, action=args.command.removesuffix("-key"),
