@@ -21,23 +21,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fpdf import FPDF
 
-import verifier
-from verifier import qr
+from verifier import pdffonts, qr
+from verifier.pdffonts import FONT_DIR  # the verifier owns the fonts: its PDF reports use them too
 from verifier.qr import MAX_LINK_LENGTH, MAX_PNG_SCALE, QUIET_ZONE
 
 __all__ = ["share_url", "share_link", "qr_svg", "qr_png", "certificate_pdf", "certificate_facts", "CertificateFacts",
-           "MAX_LINK_LENGTH", "MAX_PNG_SCALE", "FONT_DIR"]
+           "MAX_LINK_LENGTH", "MAX_PNG_SCALE", "QUIET_ZONE", "FONT_DIR"]
 
 log = logging.getLogger(__name__)
 
-FONT_DIR = Path(verifier.__file__).parent / "fonts"  # the verifier owns the fonts: its PDF reports use them too
 MAX_OUTCOMES = 5        # learning outcomes printed; the rest are counted ("and 3 more")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -176,28 +173,18 @@ def certificate_facts(credential: dict) -> CertificateFacts:
     )
 
 
-@lru_cache(maxsize=1)
-def _covered() -> frozenset[int]:
-    """Code points both shipped fonts draw (fontTools comes with fpdf2)."""
-    from fontTools.ttLib import TTFont
-
-    sets = [set(TTFont(FONT_DIR / name).getBestCmap()) for name in ("DejaVuSans-EU.ttf", "DejaVuSans-Bold-EU.ttf")]
-    return frozenset(sets[0] & sets[1])
-
-
 class _Certificate(FPDF):
     def __init__(self, credential_id: str):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.credential_id = credential_id
         self.missing: set[str] = set()
-        self.add_font("DejaVu", "", FONT_DIR / "DejaVuSans-EU.ttf")
-        self.add_font("DejaVu", "B", FONT_DIR / "DejaVuSans-Bold-EU.ttf")
+        pdffonts.add_fonts(self)
         self.set_margins(22, 22, 22)
         self.set_auto_page_break(True, margin=22)
 
     def clean(self, text: str) -> str:
         """NFC (so 'Z' + combining dot is one glyph, Ż), no control characters, U+FFFD for what the font lacks."""
-        covered = _covered()
+        covered = pdffonts.covered()
         out = []
         for ch in unicodedata.normalize("NFC", _CONTROL_RE.sub(" ", text)):
             if ord(ch) in covered:

@@ -20,31 +20,22 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from verifier import pdffonts
 from verifier.report import Report
 from verifier.reportsign import ReportKey, ReportSignatureError, report_content, verify_report_signature
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_DIR = pdffonts.FONT_DIR  # issuer/europass.py reads it here
 ATTACHMENT_NAME = "anchorcred-report.json"
 MAX_PDF_BYTES = 16 << 20
 STATUS_WORDS = {"pass": "PASSED", "fail": "FAILED", "skipped": "SKIPPED", "indeterminate": "NOT CHECKED"}
 VERDICT_WORDS = {"verified": "VERIFIED", "partially_verified": "PARTIALLY VERIFIED", "failed": "FAILED"}
 
 
-@lru_cache(maxsize=1)
-def _covered() -> frozenset[int]:
-    from fontTools.ttLib import TTFont  # comes with fpdf2
-
-    sets = [set(TTFont(FONT_DIR / name).getBestCmap()) for name in ("DejaVuSans-EU.ttf", "DejaVuSans-Bold-EU.ttf")]
-    return frozenset(sets[0] & sets[1])
-
-
 def _clean(text: Any) -> str:
     """NFC text the font draws: control characters become spaces, uncovered characters U+FFFD (the JSON keeps all)."""
-    covered = _covered()
+    covered = pdffonts.covered()
     out = []
     for ch in unicodedata.normalize("NFC", str(text)):
         if unicodedata.category(ch) in ("Cc", "Cf"):
@@ -58,8 +49,7 @@ def _draw(content: dict[str, Any], attachment: bytes | None) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.add_font("DejaVu", "", FONT_DIR / "DejaVuSans-EU.ttf")
-    pdf.add_font("DejaVu", "B", FONT_DIR / "DejaVuSans-Bold-EU.ttf")
+    pdffonts.add_fonts(pdf)
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_title("Verification report")

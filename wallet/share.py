@@ -20,18 +20,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import verifier
-from verifier import qr
+from verifier import pdffonts, qr
 from verifier.qr import MAX_LINK_LENGTH
 from wallet.errors import ShareError
 from wallet.summary import Summary
 
-FONT_DIR = Path(verifier.__file__).parent / "fonts"  # the verifier's copy of the DejaVu subsets (its README)
 LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -83,17 +79,9 @@ def qr_png(link: str, scale: int = 8) -> bytes:
     return qr.png(_qr(link), scale)
 
 
-@lru_cache(maxsize=1)
-def _covered() -> frozenset[int]:
-    from fontTools.ttLib import TTFont  # comes with fpdf2
-
-    sets = [set(TTFont(FONT_DIR / n).getBestCmap()) for n in ("DejaVuSans-EU.ttf", "DejaVuSans-Bold-EU.ttf")]
-    return frozenset(sets[0] & sets[1])
-
-
 def _clean(text: str) -> str:
     """NFC, no control characters, U+FFFD for what the font cannot draw (never a silent drop)."""
-    covered = _covered()
+    covered = pdffonts.covered()
     return "".join(ch if ord(ch) in covered else "\ufffd"
                    for ch in unicodedata.normalize("NFC", _CONTROL.sub(" ", text)))
 
@@ -104,8 +92,7 @@ def certificate_pdf(summary: Summary, link: str) -> bytes:
 
     code = _qr(link)
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.add_font("DejaVu", "", FONT_DIR / "DejaVuSans-EU.ttf")
-    pdf.add_font("DejaVu", "B", FONT_DIR / "DejaVuSans-Bold-EU.ttf")
+    pdffonts.add_fonts(pdf)
     pdf.set_margins(22, 22, 22)
     pdf.set_auto_page_break(True, margin=22)
     pdf.set_title(_clean(summary.title))
