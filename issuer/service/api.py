@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from sqlalchemy import func, select, text, update
@@ -34,6 +34,7 @@ public_router = APIRouter()
 AUTH = (401, 403)
 Limit = Annotated[int, Query(ge=1, le=200, description="items per page")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="items to skip")]
+Row = TypeVar("Row")
 
 
 # ── public: health and DID documents ────────────────────────────────────────────────────────────────────────
@@ -67,12 +68,17 @@ def tenant_did_document(slug: Annotated[str, Path(max_length=64, pattern=SLUG_RE
 
 # ── achievements ────────────────────────────────────────────────────────────────────────────────────────────
 
+def owned(db: Session, model: type[Row], tenant_id: int, row_id: str | int, what: str) -> Row:
+    """The tenant's row ``row_id`` of ``model`` (a table with ``id`` and ``tenant_id``); another tenant's row is
+    "not found" like a missing one, so ids of other tenants are never confirmed."""
+    row = db.scalar(select(model).where(model.id == row_id, model.tenant_id == tenant_id))
+    if row is None:
+        raise not_found(what, str(row_id))
+    return row
+
+
 def owned_achievement(db: Session, tenant_id: int, achievement_id: str) -> AchievementRecord:
-    a = db.scalar(select(AchievementRecord).where(AchievementRecord.id == achievement_id,
-                                                  AchievementRecord.tenant_id == tenant_id))
-    if a is None:
-        raise not_found("achievement", achievement_id)
-    return a
+    return owned(db, AchievementRecord, tenant_id, achievement_id, "achievement")
 
 
 def achievement_of(record: AchievementRecord) -> Achievement:
@@ -138,10 +144,7 @@ def roster_out(r: RosterUpload, preview=None) -> s.RosterOut:
 
 
 def owned_roster(db: Session, tenant_id: int, roster_id: str) -> RosterUpload:
-    r = db.scalar(select(RosterUpload).where(RosterUpload.id == roster_id, RosterUpload.tenant_id == tenant_id))
-    if r is None:
-        raise not_found("roster", roster_id)
-    return r
+    return owned(db, RosterUpload, tenant_id, roster_id, "roster")
 
 
 def _parse_mapping(raw: str | None) -> dict[str, str]:
@@ -245,10 +248,7 @@ def issue_roster(roster_id: str, principal: IssueDep, db: DbDep, settings: Setti
 # ── batches ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 def owned_batch(db: Session, tenant_id: int, batch_id: str) -> Batch:
-    b = db.scalar(select(Batch).where(Batch.id == batch_id, Batch.tenant_id == tenant_id))
-    if b is None:
-        raise not_found("batch", batch_id)
-    return b
+    return owned(db, Batch, tenant_id, batch_id, "batch")
 
 
 @router.get("/batches", response_model=s.BatchList, tags=["batches"], summary="List batches",
@@ -310,9 +310,7 @@ def list_keys(principal: AdminKeyDep, db: DbDep) -> s.KeyList:
 @router.post("/keys/{key_id}/revoke", response_model=s.KeyOut, tags=["keys"], summary="Revoke an API key (scope admin)",
              responses=responses(*AUTH, 404, 422))
 def revoke_key(key_id: Annotated[int, Path(ge=1, le=2**31 - 1)], principal: AdminKeyDep, db: DbDep) -> s.KeyOut:
-    key = db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == principal.tenant_id))
-    if key is None:
-        raise not_found("API key", str(key_id))
+    key = owned(db, ApiKey, principal.tenant_id, key_id, "API key")
     revoke_api_key(key)
     db.commit()
     return s.KeyOut.of(key)

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from issuer import share
 from issuer.service import schemas as s
+from issuer.service.api import owned
 from issuer.service.auth import IssueDep, KeyDep
 from issuer.service.deps import BoxDep, DbDep, SettingsDep
-from issuer.service.problems import PROBLEM_MEDIA_TYPE, FieldError, ProblemError, not_found, responses
+from issuer.service.problems import PROBLEM_MEDIA_TYPE, FieldError, ProblemError, responses
 from issuer.store import engine as store
 from issuer.store.errors import CredentialIdTakenError, CredentialPendingError, IssuanceError
 from issuer.store.models import CredentialRecord
@@ -89,11 +90,7 @@ def _id_taken(cid: Any) -> ProblemError:
 
 
 def owned_credential(db: Session, tenant_id: int, credential_id: str) -> CredentialRecord:
-    c = db.scalar(select(CredentialRecord).where(CredentialRecord.id == credential_id,
-                                                 CredentialRecord.tenant_id == tenant_id))
-    if c is None:
-        raise not_found("credential", credential_id)
-    return c
+    return owned(db, CredentialRecord, tenant_id, credential_id, "credential")
 
 
 def _pending(c: CredentialRecord) -> ProblemError:
