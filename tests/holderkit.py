@@ -63,11 +63,17 @@ def sign_presentation(vp: dict[str, Any], key: Ed25519PrivateKey, method: str, *
 
 def holder_batch(out_dir: Path, holder: Holder, other: Holder) -> IssuedBatch:
     """Three credentials on the embedded chain: to ``holder``, to a learner without a DID, to ``other``."""
+    return batch_to_dids(out_dir, holder.did, other.did)[1]
+
+
+def batch_to_dids(out_dir: Path, holder_did: str, other_did: str) -> tuple[Any, IssuedBatch]:
+    """Three credentials on a fresh embedded chain: [0] to ``holder_did``, [1] to a learner without a DID, [2] to
+    ``other_did`` (the example roster's first three rows). Returns (chain, batch)."""
     from issuer.ledger.embedded import EmbeddedChain
 
     with (EXAMPLES / "roster.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))[:3]
-    rows[0]["learner_did"], rows[1]["learner_did"], rows[2]["learner_did"] = holder.did, "", other.did
+    rows[0]["learner_did"], rows[1]["learner_did"], rows[2]["learner_did"] = holder_did, "", other_did
     roster = out_dir.parent / "holder-roster.csv"
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -82,4 +88,5 @@ def holder_batch(out_dir: Path, holder: Holder, other: Holder) -> IssuedBatch:
         chain.fund(account.address, 10**18)
         return chain.writer(account, mode="contract")
 
-    return issue_example_batch(out_dir, ledger_writer, chain_id=chain.chain_id, reader=chain.reader(), roster=roster)
+    batch = issue_example_batch(out_dir, ledger_writer, chain_id=chain.chain_id, reader=chain.reader(), roster=roster)
+    return chain, batch

@@ -15,6 +15,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from tests.batchkit import embedded_batch
+from tests.tools import Site
 from verifier.didweb import WebDidResolver
 from verifier.fetch import GuardedFetcher
 from verifier.ledger.evm import CachingReader, LedgerRouter
@@ -24,17 +25,6 @@ from verifier.verify import Verifier
 
 PUBLIC = "93.184.216.34"
 DEV_DID = "did:web:localhost%3A8081:tenants:demo"
-
-
-class Site:
-    def __init__(self, routes: dict[str, bytes]):
-        self.routes, self.hits = routes, []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.hits.append(f"{request.url.scheme}://{request.headers['host']}{request.url.path}")
-        if request.url.path in self.routes:
-            return httpx.Response(200, headers={"content-type": "application/json"}, content=self.routes[request.url.path])
-        return httpx.Response(404, headers={"content-type": "application/json"}, content=b"{}")
 
 
 def checks_of(body: dict) -> dict[str, dict]:

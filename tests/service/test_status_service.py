@@ -15,6 +15,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from tests.statuskit import REVOCATION_URL, status_batch
+from tests.tools import Site
 from verifier.did import DidResolver
 from verifier.fetch import GuardedFetcher
 from verifier.ledger.evm import CachingReader, LedgerRouter
@@ -24,18 +25,6 @@ from verifier.statuslists import StatusListSource
 from verifier.verify import Verifier
 
 PUBLIC = "93.184.216.34"
-
-
-class Site:
-    def __init__(self, routes: dict[str, bytes]):
-        self.routes, self.hits = routes, []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.hits.append(f"{request.url.scheme}://{request.headers['host']}{request.url.path}")
-        if request.url.path in self.routes:
-            return httpx.Response(200, headers={"content-type": "application/vc+ld+json"},
-                                  content=self.routes[request.url.path])
-        return httpx.Response(404, headers={"content-type": "application/json"}, content=b"{}")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +43,7 @@ def _verifier(batch, fetcher) -> Verifier:
 
 def _site(batch) -> Site:
     return Site({url.removeprefix("https://www.tu-example.de"): json.dumps(doc).encode()
-                 for url, doc in batch.site.lists.items()})
+                 for url, doc in batch.site.lists.items()}, content_type="application/vc+ld+json")
 
 
 def _status(body: dict) -> dict:

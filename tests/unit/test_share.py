@@ -1,17 +1,16 @@
 """Share link, QR codes and the PDF certificate (issuer/share.py).
 
 The QR codes are decoded by an independent reader, zbar (Debian ``zbar-tools``): the PNG directly, the SVG after
-rasterising its path here, the PDF's vector code after rendering the page with poppler (``poppler-utils``). Without
-those tools the tests skip with the reason; under CI they fail.
+rasterising its path (with the wallet's reader of segno SVGs, ``wallet.claim.rasterise_svg``), the PDF's vector code
+after rendering the page with poppler (``poppler-utils``). Without those tools the tests skip with the reason; under
+CI they fail.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
 import re
-import shutil
 import struct
 import subprocess
 import xml.etree.ElementTree as ET
@@ -20,7 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from pypdf import PdfReader
 
 from issuer.achievement import load_achievement
@@ -28,29 +27,23 @@ from issuer.credential import IssuerProfile, build_credential
 from issuer.roster import Learner
 from issuer.share import (MAX_LINK_LENGTH, QUIET_ZONE, certificate_facts, certificate_pdf, qr_png, qr_svg, share_link,
                           share_url)
+from tests.tools import required_tool
+from wallet.claim import rasterise_svg
 
 ROOT = Path(__file__).resolve().parents[2]
+WHY = "to decode QR codes independently"
 TOKEN = "k3J9x_Qp-7vLm2Zr8TfW1aYcDe5GhUiOsNbVq0XyZ4A"
 LINK = share_link("http://localhost:8080", "http://localhost:8081", TOKEN)
 ISSUED = datetime(2025, 7, 1, 9, 30, tzinfo=timezone.utc)
-
-
-def _tool(command: str, package: str) -> str:
-    path = shutil.which(command)
-    if path is None:
-        message = f"{command} (Debian package {package}) is needed to decode QR codes independently"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; it is required under CI")
-        pytest.skip(message)
-    return path
 
 
 def _zbar(png: bytes, tmp_path: Path) -> list[str]:
     """The QR codes zbarimg finds in a PNG image (one per line)."""
     image = tmp_path / "code.png"
     image.write_bytes(png)
-    done = subprocess.run([_tool("zbarimg", "zbar-tools"), "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable",
-                           str(image)], capture_output=True, timeout=30, check=False)
+    zbar = required_tool("zbarimg", "zbar-tools", WHY)
+    done = subprocess.run([zbar, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(image)], capture_output=True,
+                          timeout=30, check=False)
     assert done.returncode == 0, f"zbarimg found no QR code: {done.stderr.decode(errors='replace')[-300:]}"
     return done.stdout.decode("utf-8").splitlines()
 
@@ -142,37 +135,15 @@ def test_qr_refuses_an_empty_or_overlong_link():
         qr_png("https://x.example/" + "a" * MAX_LINK_LENGTH)
 
 
-def _rasterise_segno_svg(svg: bytes, scale: int = 8) -> bytes:
-    """Draw the SVG's dark path (segno writes runs: 'M x y.5 h n m dx dy ...', in modules) onto a white image."""
-    ns = {"svg": "http://www.w3.org/2000/svg"}
-    root = ET.fromstring(svg)
-    size = int(root.get("width")) // 4  # scale(4) in qr_svg: width in px / 4 = modules incl. quiet zone
-    path = root.find(".//svg:path[@class='qrline']", ns)
-    assert path is not None and path.get("stroke") == "#000"
-    image = Image.new("L", (size * scale, size * scale), 255)
-    draw = ImageDraw.Draw(image)
-    x = y = 0.0
-    for op, args in re.findall(r"([MmHh])([-\d. ]+)", path.get("d")):
-        nums = [float(v) for v in args.split()]
-        if op in "Mm":
-            x, y = (nums[0], nums[1]) if op == "M" else (x + nums[0], y + nums[1])
-        else:
-            length = nums[0] if op == "h" else nums[0] - x
-            row = int(y - 0.5)
-            draw.rectangle([x * scale, row * scale, (x + length) * scale - 1, (row + 1) * scale - 1], fill=0)
-            x += length
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
 def test_qr_svg_is_titled_svg_with_a_light_background_and_decodes_to_the_link(tmp_path):
     svg = qr_svg(LINK)
     root = ET.fromstring(svg)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert root.find("{http://www.w3.org/2000/svg}title").text == f"QR code of the share link {LINK}"
     assert b'fill="#fff"' in svg, "an opaque light background, so the code scans on dark pages too"
-    assert _zbar(_rasterise_segno_svg(svg), tmp_path) == [LINK]
+    path = root.find(".//{http://www.w3.org/2000/svg}path[@class='qrline']")
+    assert path is not None and path.get("stroke") == "#000"
+    assert _zbar(rasterise_svg(svg, "qr.svg"), tmp_path) == [LINK]
 
 
 # --- PDF certificate -------------------------------------------------------------------------------------------
@@ -209,7 +180,7 @@ def test_certificate_prints_the_name_exactly_and_the_facts(given, family):
 def test_certificate_qr_code_scans_to_the_link(tmp_path):
     pdf_file = tmp_path / "certificate.pdf"
     pdf_file.write_bytes(certificate_pdf(_credential("Αθηνά", "Παπαδοπούλου"), LINK))
-    subprocess.run([_tool("pdftoppm", "poppler-utils"), "-r", "150", "-png", "-singlefile", str(pdf_file),
+    subprocess.run([required_tool("pdftoppm", "poppler-utils", WHY), "-r", "150", "-png", "-singlefile", str(pdf_file),
                     str(tmp_path / "page")], check=True, capture_output=True, timeout=60)
     assert _zbar((tmp_path / "page.png").read_bytes(), tmp_path) == [LINK]
 

@@ -6,8 +6,6 @@ store's own tests use the default cost once to show it.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
@@ -24,30 +22,9 @@ def new_wallet(folder: Path, passphrase: str = PASSPHRASE) -> Wallet:
 def holder_batch(out_dir: Path, wallet: Wallet, *, other_did: str = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"):
     """Three credentials on a fresh embedded chain: [0] to the wallet's holder, [1] to a learner without a DID, [2] to
     ``other_did``. Returns (chain, batch); the example batch's issuer is did:web:www.tu-example.de."""
-    from eth_account import Account
+    from tests.holderkit import batch_to_dids
 
-    from issuer.ledger.embedded import EmbeddedChain
-    from tests.batchkit import EXAMPLES, issue_example_batch
-
-    with (EXAMPLES / "roster.csv").open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))[:3]
-    rows[0]["learner_did"], rows[1]["learner_did"], rows[2]["learner_did"] = wallet.holder_did, "", other_did
-    roster = out_dir.parent / "holder-roster.csv"
-    roster.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    roster.write_text(buf.getvalue(), "utf-8")
-    chain = EmbeddedChain()
-
-    def ledger_writer(identity):
-        account = Account.from_key(identity.secp256k1_secret)
-        chain.fund(account.address, 10**18)
-        return chain.writer(account, mode="contract")
-
-    batch = issue_example_batch(out_dir, ledger_writer, chain_id=chain.chain_id, reader=chain.reader(), roster=roster)
-    return chain, batch
+    return batch_to_dids(out_dir, wallet.holder_did, other_did)
 
 
 class EthTesterTransport:

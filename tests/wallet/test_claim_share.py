@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +13,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
+from tests.tools import required_tool
 from tests.wallet.kit import new_wallet
 from verifier.fetch import FetchPolicy, GuardedFetcher
 from wallet import share
@@ -26,16 +25,7 @@ PUBLIC = "https://issuer.example/share/AbCdEfGhIjKlMnOpQrStUv"
 VERIFIER = "https://verify.example"
 LINK = f"{VERIFIER}/verify/link?url=https%3A%2F%2Fissuer.example%2Fshare%2FAbCdEfGhIjKlMnOpQrStUv"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} (Debian package {package}) is needed to read QR codes and PDFs independently"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; it is required under CI")
-        pytest.skip(message)
-    return path
+WHY = "to read QR codes and PDFs independently"
 
 
 # ── claim links ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -87,7 +77,7 @@ def test_a_file_that_is_not_a_credential_is_refused_with_the_reason():
 # ── QR codes ───────────────────────────────────────────────────────────────────────────────────────────────────
 
 def test_qr_codes_of_the_verification_link_read_back_as_claim_links():
-    _tool("zbarimg", "zbar-tools")
+    required_tool("zbarimg", "zbar-tools", WHY)
     assert decode_qr_bytes(share.qr_png(LINK), "qr.png") == LINK
     svg = share.qr_svg(LINK)
     assert svg.startswith(b"<?xml") and b"<title>QR code of the verification link" in svg
@@ -146,9 +136,9 @@ def test_the_pdf_prints_the_facts_and_its_qr_code_scans_to_the_link(kept, tmp_pa
         assert re.search(rf"{label}\s+{value}\b", text), text
     assert LINK in re.sub(r"\s+", "", text)
     (tmp_path / "c.pdf").write_bytes(pdf)
-    subprocess.run([_tool("pdftoppm", "poppler-utils"), "-r", "150", "-png", "-singlefile", str(tmp_path / "c.pdf"),
-                    str(tmp_path / "page")], check=True, capture_output=True, timeout=60)
-    _tool("zbarimg", "zbar-tools")
+    subprocess.run([required_tool("pdftoppm", "poppler-utils", WHY), "-r", "150", "-png", "-singlefile",
+                    str(tmp_path / "c.pdf"), str(tmp_path / "page")], check=True, capture_output=True, timeout=60)
+    required_tool("zbarimg", "zbar-tools", WHY)
     assert decode_qr_bytes((tmp_path / "page.png").read_bytes(), "page.png") == LINK
 
 
