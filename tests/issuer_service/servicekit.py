@@ -6,8 +6,6 @@ Fixtures are plain functions here (not a conftest) so each test module states wh
 
 from __future__ import annotations
 
-import os
-import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,12 +23,12 @@ from issuer.service.app import create_app
 from issuer.service.auth import create_api_key
 from issuer.service.bootstrap import create_tenant_with_admin
 from issuer.service.settings import IssuerSettings
+from tests.pgkit import fresh_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SECRET = "issuer-service-tests-master-secret-0123456789"
 ADMIN_PASSWORD = "registrar password 2025"
-PG_ADMIN_URL = os.environ.get("ANCHORCRED_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def example_spec() -> dict[str, Any]:
@@ -106,35 +104,8 @@ def service(tmp_path, chain) -> Iterator[Service]:
 
 # ── PostgreSQL: one fresh schema per test ───────────────────────────────────────────────────────────────────
 
-def _pg_problem() -> str | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:  # any reason it cannot be used is the reason to report
-        return f"PostgreSQL at {PG_ADMIN_URL} unreachable: {type(exc).__name__}: {str(exc).strip()[:200]}"
-    return None
-
-
-def _pg_exec(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL schema (dropped after). Unreachable server: skip, but fail under CI=true."""
-    problem = _pg_problem()
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{problem} (CI=true: the postgres tests must run)")
-        pytest.skip(problem)
-    schema = f"svc_{uuid.uuid4().hex[:16]}"
-    _pg_exec(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        _pg_exec(f'DROP SCHEMA "{schema}" CASCADE')
+    with fresh_schema("svc_") as url:
+        yield url
