@@ -9,14 +9,11 @@ import pytest
 
 from issuer.ledger.provider import rpc_ledger
 from issuer.store.engine import BatchRunner
-from issuer.store.models import BatchState, Tenant
-from issuer.store.tenants import did_document
+from issuer.store.models import BatchState
 from tests.devnet.conftest import anvil_path, devnet, devnet_factory  # noqa: F401 - fixtures
 from tests.store.kit import batch_of, documents, make_tenant, roster_batch
-from verifier.did import DidResolver
-from verifier.ledger.evm import EvmReader, HttpTransport, LedgerRouter
+from tests.store.rpckit import rpc_verifier
 from verifier.report import Verdict
-from verifier.verify import Verifier, VerifierOptions
 
 pytestmark = pytest.mark.devnet
 
@@ -50,14 +47,7 @@ def test_runner_on_anvil_resumes_and_delivers(sessions, box, devnet, tmp_path): 
     assert batch.state is BatchState.DELIVERED, batch.error
     assert ledger.mined_nonce(batch.anchoring_address) == 1
 
-    with sessions() as s:
-        doc = did_document(s.get(Tenant, tenant_id), box, [ledger.chain_id])
-    resolver = DidResolver()
-    resolver.add(doc, "tenant did.json")
-    with HttpTransport(devnet.rpc_url) as transport:
-        reader = EvmReader(transport, chain_id=ledger.chain_id, registry_address=ledger.registry_address)
-        verifier = Verifier(ledger=LedgerRouter({ledger.chain_id: reader}), did_resolver=resolver,
-                            options=VerifierOptions())
+    with rpc_verifier(sessions, box, tenant_id, ledger, devnet.rpc_url) as verifier:
         for record in documents(sessions, batch_id):
             report = verifier.verify(record.document)
             assert report.verdict is Verdict.VERIFIED, [c.to_json() for c in report.checks]

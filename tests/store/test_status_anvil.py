@@ -15,13 +15,11 @@ from issuer.status.changes import change_status
 from issuer.status.publisher import StatusPublisher
 from issuer.store.engine import BatchRunner, create_roster_batch
 from issuer.store.models import AchievementRecord, BatchState, StatusList, Tenant
-from issuer.store.tenants import did_document, identity_of
+from issuer.store.tenants import identity_of
 from tests.devnet.conftest import anvil_path, devnet, devnet_factory  # noqa: F401 - fixtures
 from tests.store.kit import PUBLIC_URL, batch_of, documents, learners, make_tenant
-from verifier.did import DidResolver
-from verifier.ledger.evm import EvmReader, HttpTransport, LedgerRouter
+from tests.store.rpckit import rpc_verifier
 from verifier.report import Verdict
-from verifier.verify import Verifier, VerifierOptions
 
 pytestmark = pytest.mark.devnet
 
@@ -65,15 +63,9 @@ def test_status_on_anvil(sessions, box, devnet, tmp_path):  # noqa: F811
     assert ledger.mined_nonce(address) == 5  # one more transaction per list, for all those changes
 
     with sessions() as s:
-        doc = did_document(s.get(Tenant, tenant_id), box, [ledger.chain_id])
         lists = {sl.url: sl.document for sl in s.scalars(select(StatusList).where(StatusList.tenant_id ==
                                                                                  tenant_id))}
-    resolver = DidResolver()
-    resolver.add(doc, "tenant did.json")
-    with HttpTransport(devnet.rpc_url) as transport:
-        reader = EvmReader(transport, chain_id=ledger.chain_id, registry_address=ledger.registry_address)
-        verifier = Verifier(ledger=LedgerRouter({ledger.chain_id: reader}), did_resolver=resolver,
-                            options=VerifierOptions())
+    with rpc_verifier(sessions, box, tenant_id, ledger, devnet.rpc_url) as verifier:
         outcome = []
         for record in documents(sessions, batch_id):
             report = verifier.verify(record.document, status_lists=lists)  # snapshots: no website needed
