@@ -16,7 +16,7 @@ from the last state on restart (``issuer.store.engine``):
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String,
                         Text, UniqueConstraint, func)
@@ -25,6 +25,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 class Base(DeclarativeBase):
     pass
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _now_column() -> Mapped[datetime]:
@@ -301,8 +305,10 @@ class StatusPublication(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now_column()
+    # Set here, not by the database: SQLite's CURRENT_TIMESTAMP has whole seconds, which made ``min_interval`` up to
+    # a second short (the publisher compares it with the time of the last publication).
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now(), nullable=False)
+                                                 default=_utcnow, onupdate=_utcnow, nullable=False)
 
 
 # ── key history (issuer.keys; docs/formats.md "Key history") ─────────────────────────────────────────────────────
