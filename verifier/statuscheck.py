@@ -16,10 +16,11 @@ anchoring address published last in the registry (``statusOf``). Anything short 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from verifier import keys
+from verifier import keyhistory, keys
 from verifier.did import did_of, has_relationship, public_key_of, verification_method
 from verifier.document import parse_datetime
 from verifier.errors import AnchorcredError
@@ -60,7 +61,8 @@ def check_status(cred: Any, ev: Any, canon: Any, *, now: datetime) -> CheckResul
         return _result(Status.INDETERMINATE, f"issuer DID document unavailable, the status list's signature cannot "
                                              f"be checked: {ev.issuer_error}")
     by_url = {le.url: le for le in getattr(ev, "status_lists", ()) or ()}
-    outcomes = [_judge_entry(e, by_url.get(e.list_url), cred, ev.issuer, canon, now) for e in judged]
+    history = getattr(ev, "key_history", None)
+    outcomes = [_judge_entry(e, by_url.get(e.list_url), cred, ev.issuer, canon, now, history) for e in judged]
     failed = [text for status, text in outcomes if status is Status.FAIL]
     unknown = [text for status, text in outcomes if status is Status.INDETERMINATE]
     if failed:
@@ -73,7 +75,7 @@ def check_status(cred: Any, ev: Any, canon: Any, *, now: datetime) -> CheckResul
 
 
 def _judge_entry(entry: StatusEntry, le: ListEvidence | None, cred: Any, issuer: Any, canon: Any,
-                 now: datetime) -> tuple[Status, str]:
+                 now: datetime, history: Any = None) -> tuple[Status, str]:
     what = f"{entry.purpose} list"
     if le is None:
         return Status.INDETERMINATE, f"{what} {entry.list_url}: no evidence gathered"
@@ -95,11 +97,18 @@ def _judge_entry(entry: StatusEntry, le: ListEvidence | None, cred: Any, issuer:
                                       f"asks {entry.purpose}")
     if le.ledger_error is not None:
         return Status.INDETERMINATE, f"{what}: its anchored digest cannot be read: {le.ledger_error}"
-    if not le.records:
+    try:
+        held = _publisher_held(issuer.document, le.chain_id, history)
+    except ValueError as exc:  # keyhistory.MAX_EVENTS exceeded
+        return Status.INDETERMINATE, f"{what}: the issuer's key history cannot be judged: {exc}"
+    records = [(p, r) for p, r in le.records if held(p, r.time)]
+    if not records:
         who = ", ".join(le.publishers)
+        dropped = (" (publications by an address after it was retired or revoked do not count)"
+                   if le.records else "")
         return Status.INDETERMINATE, (f"{what} {entry.list_url} was never anchored by the issuer's address ({who}) "
-                                      f"on chain {le.chain_id}")
-    _publisher, latest = max(le.records, key=lambda pr: (pr[1].time, pr[1].version))
+                                      f"on chain {le.chain_id}{dropped}")
+    _publisher, latest = max(records, key=lambda pr: (pr[1].time, pr[1].version))
     latest_text = f"v{latest.version} anchored at {_when(latest.time)}"
     try:
         served = doc.digest(canon)
@@ -110,7 +119,7 @@ def _judge_entry(entry: StatusEntry, le: ListEvidence | None, cred: Any, issuer:
     except StatusListError as exc:
         return Status.INDETERMINATE, f"{what}: {exc.diagnostics()}"
     if served != latest.digest:
-        older = [pub for _p, pub in le.history if pub.digest == served]
+        older = [pub for p, pub in le.history if pub.digest == served and held(p, pub.time)]
         if older:
             old = max(older, key=lambda pub: pub.version)
             if value and entry.purpose == "revocation":
@@ -127,6 +136,25 @@ def _judge_entry(entry: StatusEntry, le: ListEvidence | None, cred: Any, issuer:
         word = "revoked" if entry.purpose == "revocation" else "suspended"
         return Status.FAIL, f"{word} (bit {entry.index} set in {what} {latest_text})"
     return Status.PASS, f"{entry.purpose}: bit clear in list {latest_text}"
+
+
+def _publisher_held(document: Any, chain_id: int | None, history: Any) -> Callable[[str, datetime], bool]:
+    """Whether a publication by an address at a time counts: the address must still have been the issuer's then,
+    neither retired nor revoked (DID document or ledger key events, as for anchors). Else the thief of a revoked
+    anchoring key could re-publish an old list's digest as the latest one and undo a revocation."""
+    if history is not None and history.chain_id != chain_id:
+        history = None
+    bound = keyhistory.bound_addresses(document, chain_id) if chain_id is not None else {}
+    counted = keyhistory.counted_events(document, history) if history is not None else None
+    lines = {vid: keyhistory.timeline(document, vid, history, counted) for vid in set(bound.values())}
+
+    def held(publisher: str, at: datetime) -> bool:
+        tl = lines.get(bound.get(publisher.lower(), ""))
+        if tl is None or tl.mismatch:
+            return False
+        return all(m.time is not None and m.time > at for m in (tl.retired, tl.revoked) if m is not None)
+
+    return held
 
 
 def _not_signed_by_issuer(doc: Any, list_issuer: str | None, cred_issuer: str | None, issuer: Any,

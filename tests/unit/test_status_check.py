@@ -273,3 +273,35 @@ def test_one_fetch_and_one_registry_read_per_list_for_many_credentials(fresh):
     assert all(_status(r).status is Status.PASS for r in reports)
     assert fresh.site.fetches == 2  # one per list
     assert (counting.status_reads, counting.history_reads) == (2, 0)  # one statusOf per list, no log scan
+
+
+def test_a_revoked_anchoring_address_cannot_republish_an_old_list(fresh):
+    """A thief of an anchoring key the issuer has revoked replays the digest of an old, signed list (bit clear) from
+    that address: its publication after the revocation must not make the old list the latest one."""
+    from eth_account import Account
+
+    from verifier.ledger.base import list_id_of
+
+    rev, _ = fresh.indices[0]
+    fresh.publish_both()
+    old = fresh.published[REVOCATION_URL][0]
+    fresh.publish(REVOCATION_URL, "revocation", (rev,))  # v2 revokes credential 0
+    thief = Account.create()
+    fresh.chain.fund(thief.address, 10**18)
+    doc = fresh.did_document
+    doc["verificationMethod"].append({
+        "id": f"{doc['id']}#anchor-old", "type": "EcdsaSecp256k1RecoveryMethod2020", "controller": doc["id"],
+        "blockchainAccountId": f"eip155:{fresh.chain.chain_id}:{thief.address}",
+        "created": "2024-01-01T00:00:00Z", "revoked": "2025-01-01T00:00:00Z"})
+    fresh.result.did_document.write_text(json.dumps(doc), "utf-8")
+    fresh.chain.writer(thief).publish_status(list_id_of(REVOCATION_URL), fresh_digest(old))
+    fresh.site.lists[REVOCATION_URL] = old  # the holder of the revoked credential serves (or carries) v1
+    status = _status(fresh.verifier().verify(fresh.credential(0)))
+    assert status.status is Status.INDETERMINATE, status.reason
+    assert "does not match any anchored digest (latest v2 anchored at " in status.reason
+
+
+def fresh_digest(doc):
+    from tests.statuskit import digest
+
+    return digest(doc)
