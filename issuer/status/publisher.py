@@ -182,6 +182,11 @@ class StatusPublisher(LeasedWorker):
                                                   nonce=nonce)
             with self.sessions.begin() as s:
                 s.execute(select(Tenant.id).where(Tenant.id == c["tenant_id"]).with_for_update())
+                if s.scalar(select(Tenant.anchoring_address).where(Tenant.id == c["tenant_id"])) != c["address"]:
+                    # Rotated meanwhile (issuer.store.keyevents; a signed publication is not "in flight" for it):
+                    # never publish from a retired address. The next step reads the new one.
+                    raise IssuerLedgerError(f"status publication {pub_id}: the tenant's anchoring key was rotated "
+                                            "meanwhile; publishing with the new one")
                 if last_stored_nonce(s, c["address"], self.ledger.chain_id) >= nonce:
                     continue  # a batch or another publication of this key took the nonce meanwhile
                 note = f"replaced {replacing} (its nonce was used by another transaction)" if replacing else None

@@ -172,3 +172,41 @@ def test_a_tenant_made_before_key_history_gets_its_first_keys_on_its_first_rotat
         assert all(r.created is not None for r in rows)
         assert s.scalar(select(TenantKeyEvent.state).where(TenantKeyEvent.tenant_id == tenant_id)
                         .order_by(TenantKeyEvent.id.desc())) is KeyEventState.RECORDED
+
+
+def test_the_status_publisher_never_publishes_from_an_address_retired_while_it_signed(sessions, box, chain,
+                                                                                      monkeypatch):
+    """A publication in ``signed`` is not "in flight" for the key change; the rotation may land between the
+    publisher reading the address and storing its transaction: the stored one must come from the new address."""
+    from issuer.status.allocation import allocate
+    from issuer.status.publisher import StatusPublisher
+    from issuer.store.models import PublicationState, StatusPublication
+    from tests.store.kit import PUBLIC_URL
+
+    tenant_id, _ = make_tenant(sessions, box)
+    with sessions.begin() as s:
+        allocate(s, s.get(Tenant, tenant_id), ["urn:uuid:00000000-0000-4000-8000-000000000001"],
+                 public_url=PUBLIC_URL)
+        old_address = s.get(Tenant, tenant_id).anchoring_address
+    publisher = StatusPublisher(sessions, box, chain.provider, poll_interval=0.01)
+    original = chain.provider.prepare_status
+    rotated = []
+
+    def rotate_then_prepare(*args, **kwargs):
+        if not rotated:  # the key change commits while the publisher prepares its transaction
+            rotated.append(change_tenant_keys(sessions, box, tenant_id, action="rotate", role=ANCHORING,
+                                              reason="scheduled", chain_id=chain.provider.chain_id))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(chain.provider, "prepare_status", rotate_then_prepare)
+    publisher.run_until_idle()
+    record_tenant_key_events(sessions, box, chain.provider, tenant_id)
+    publisher.run_until_idle()
+    assert rotated
+    with sessions() as s:
+        new_address = s.get(Tenant, tenant_id).anchoring_address
+        pubs = s.execute(select(StatusPublication.state, StatusPublication.anchoring_address)
+                         .where(StatusPublication.tenant_id == tenant_id)).all()
+    assert new_address != old_address
+    assert pubs and all(state is PublicationState.PUBLISHED for state, _ in pubs)
+    assert {address for _, address in pubs} == {new_address}, (old_address, new_address, pubs)
