@@ -13,7 +13,7 @@ from typing import Any
 from verifier.did import ResolvedDid
 from verifier.document import ParsedCredential
 from verifier.errors import AnchorcredError, EvidenceUnavailableError
-from verifier.keyhistory import LedgerKeyHistory, bound_addresses
+from verifier.keyhistory import MAX_EVENTS, LedgerKeyHistory, bound_addresses
 from verifier.ledger.base import to_checksum_address
 from verifier.ledger.errors import RegistryNotConfiguredError
 
@@ -57,6 +57,10 @@ def gather_key_history(ledger: Any, issuer: ResolvedDid | None, cred: ParsedCred
             else:
                 found = read(chain_id, None, checksummed)
             events[address] = tuple(found)
+            total = sum(len(e) for e in events.values())
+            if total > MAX_EVENTS:  # the judging refuses them (ValueError): said here, as unavailable evidence
+                return KeyHistoryEvidence(error=f"the issuer's anchoring addresses sent {total} key events on chain "
+                                                f"{chain_id}, more than the {MAX_EVENTS} this verifier reads")
     except RegistryNotConfiguredError as exc:
         return KeyHistoryEvidence(note=exc.diagnostics())
     except EvidenceUnavailableError as exc:

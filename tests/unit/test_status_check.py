@@ -305,3 +305,29 @@ def fresh_digest(doc):
     from tests.statuskit import digest
 
     return digest(doc)
+
+
+def test_a_flood_of_key_events_is_indeterminate_not_a_crash(fresh):
+    """More key events than keyhistory.MAX_EVENTS (sent by an anchoring address: its thief, or a bug) must make the
+    key history unavailable (indeterminate), not raise out of the verification of every credential of the issuer."""
+    from verifier import keyhistory
+    from verifier.ledger.base import KEY_ADDED, KeyEvent
+
+    fresh.publish_both()
+
+    class Flooded:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def key_events(self, chain_id, registry, controller):
+            junk = KeyEvent(bytes(32), KEY_ADDED, bytes(32), datetime(2026, 1, 1, tzinfo=timezone.utc), "0x" + "00" * 32, 1)
+            return list(self.inner.key_events(chain_id, registry, controller)) + [junk] * (keyhistory.MAX_EVENTS + 1)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    report = fresh.verifier(reader=Flooded(fresh.chain.reader())).verify(fresh.credential(0))
+    signature = report.check("signature")
+    assert signature.status is Status.INDETERMINATE, signature.reason
+    assert f"more than the {keyhistory.MAX_EVENTS}" in signature.reason
+    assert report.verdict is not Verdict.VERIFIED
