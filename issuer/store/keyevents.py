@@ -43,6 +43,7 @@ log = logging.getLogger("anchorcred.issuer.keys")
 MAX_REASON = 500
 UNANCHORED = (BatchState.OPEN, BatchState.SEALED, BatchState.SIGNED, BatchState.TREE_BUILT)
 UNRECORDED = (KeyEventState.PENDING, KeyEventState.SENT)
+PUBLICATION_UNDER_WAY = (PublicationState.PENDING, PublicationState.SIGNED, PublicationState.SENT)
 
 
 class KeyChangeRefused(IssuerError):
@@ -124,8 +125,12 @@ def change_tenant_keys(sessions: sessionmaker[Session], box: SecretBox, tenant_i
         apply_key_update(s, box, tenant, result.identity, result.retiring_secret, reason=reason.strip())
         if role == SIGNING:
             # Published status lists carry the old key's signature, which verifiers no longer take from a current
-            # list: a new revision makes the status publisher sign and publish them again with the new key.
-            s.execute(update(StatusList).where(StatusList.tenant_id == tenant_id, StatusList.published_revision > 0)
+            # list, and so would a first publication under way (signed already, or about to be): a new revision
+            # makes the status publisher sign and publish them again with the new key.
+            under_way = select(StatusPublication.list_id).where(StatusPublication.tenant_id == tenant_id,
+                                                                StatusPublication.state.in_(PUBLICATION_UNDER_WAY))
+            s.execute(update(StatusList).where(StatusList.tenant_id == tenant_id,
+                                               (StatusList.published_revision > 0) | StatusList.id.in_(under_way))
                       .values(revision=StatusList.revision + 1).execution_options(synchronize_session=False))
         rows = [TenantKeyEvent(tenant_id=tenant_id, role=c.role, number=c.number, kind=c.kind, sender=c.sender,
                                state=KeyEventState.PENDING, chain_id=chain_id) for c in result.changes]

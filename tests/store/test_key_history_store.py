@@ -210,3 +210,30 @@ def test_the_status_publisher_never_publishes_from_an_address_retired_while_it_s
     assert new_address != old_address
     assert pubs and all(state is PublicationState.PUBLISHED for state, _ in pubs)
     assert {address for _, address in pubs} == {new_address}, (old_address, new_address, pubs)
+
+
+def test_a_list_signed_for_its_first_publication_before_a_signing_key_change_is_signed_again(sessions, box, chain):
+    """A list never published yet whose first publication was signed with the old key just before the rotation: once
+    published it would be served with the retired key's signature; it must be signed and published again."""
+    from issuer.status.allocation import allocate
+    from issuer.status.publisher import StatusPublisher
+    from issuer.store.models import PublicationState, StatusList, StatusPublication
+    from tests.store.kit import PUBLIC_URL
+
+    tenant_id, _ = make_tenant(sessions, box)
+    with sessions.begin() as s:
+        allocate(s, s.get(Tenant, tenant_id), ["urn:uuid:00000000-0000-4000-8000-000000000002"],
+                 public_url=PUBLIC_URL)
+    publisher = StatusPublisher(sessions, box, chain.provider, poll_interval=0.01)
+    publisher.step()  # opens both lists' first publications and signs one of them with signing key 1
+    with sessions() as s:
+        assert s.scalar(select(StatusPublication.id).where(StatusPublication.tenant_id == tenant_id,
+                                                           StatusPublication.state == PublicationState.SIGNED))
+    _change(sessions, box, chain, tenant_id, action="rotate", role=SIGNING)
+    publisher.run_until_idle()
+    with sessions() as s:
+        served = s.scalars(select(StatusList).where(StatusList.tenant_id == tenant_id)).all()
+        assert len(served) == 2
+        for sl in served:
+            assert sl.published_revision == sl.revision
+            assert sl.document["proof"]["verificationMethod"].endswith("#key-2"), sl.purpose
