@@ -15,7 +15,8 @@ from typing import Any
 from verifier import keys
 from verifier.shapes import Canonicalizer
 from verifier.dataintegrity import verify_eddsa_proof
-from verifier.did import ResolvedDid, did_of, has_relationship, methods, public_key_of, verification_method
+from verifier.did import (ResolvedDid, chain_bindings, did_of, has_relationship, public_key_of,
+                          verification_method)
 from verifier.document import EDDSA_SUITE, ParsedCredential, parse_datetime, proof_list
 from verifier.errors import AnchorcredError, InvalidInputError
 from verifier.euelements import find_eu_element_problems
@@ -238,25 +239,9 @@ def anchoring_addresses(issuer: ResolvedDid, chain_id: int, vm_id: str | None) -
     the same address (a document that contradicts itself binds nothing).
     """
     out: dict[str, str] = {}
-    for vid, vm in methods(issuer.document):
-        if vm_id is not None and vid != vm_id:
-            continue
-        account = vm.get("blockchainAccountId")
-        if not isinstance(account, str):
-            continue
-        try:
-            bound = keys.parse_blockchain_account_id(account)
-        except keys.KeyFormatError:
-            continue
-        if bound.chain_id != chain_id:
-            continue
-        try:
-            key: keys.PublicKey | None = public_key_of(vm)
-        except keys.KeyFormatError:
-            key = None
-        if key is not None and (key.kind != "secp256k1" or keys.eth_address_from_secp256k1(key.raw) != bound.address):
-            continue
-        out[bound.address.lower()] = vid
+    for vid, address in chain_bindings(issuer.document, chain_id):
+        if vm_id is None or vid == vm_id:
+            out[address] = vid
     return out
 
 

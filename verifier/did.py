@@ -112,3 +112,28 @@ def public_key_of(vm: Mapping[str, Any]) -> keys.PublicKey:
     if isinstance(vm.get("publicKeyJwk"), Mapping):
         return keys.jwk_to_public_key(dict(vm["publicKeyJwk"]))
     raise keys.KeyFormatError(f"verification method {vm.get('id')!r} carries neither publicKeyMultibase nor publicKeyJwk")
+
+
+def chain_bindings(document: Mapping[str, Any], chain_id: int) -> Iterator[tuple[str, str]]:
+    """(verification method id, lowercase address) for every method of ``document`` that binds an address on
+    ``chain_id``, in document order, current or not.
+
+    A method counts when its ``blockchainAccountId`` names this chain and, if it also carries a public key, that key
+    is secp256k1 and derives the same address (a method that contradicts itself binds nothing)."""
+    for vid, vm in methods(document):
+        account = vm.get("blockchainAccountId")
+        if not isinstance(account, str):
+            continue
+        try:
+            bound = keys.parse_blockchain_account_id(account)
+        except keys.KeyFormatError:
+            continue
+        if bound.chain_id != chain_id:
+            continue
+        try:
+            key: keys.PublicKey | None = public_key_of(vm)
+        except keys.KeyFormatError:
+            key = None
+        if key is not None and (key.kind != "secp256k1" or keys.eth_address_from_secp256k1(key.raw) != bound.address):
+            continue
+        yield vid, bound.address.lower()

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from verifier import keys
-from verifier.did import methods, public_key_of
+from verifier.did import chain_bindings, methods
 from verifier.document import parse_datetime
 from verifier.ledger.base import KEY_ADDED, KEY_RETIRED, KEY_REVOKED, KeyEvent, key_id_of
 
@@ -120,23 +119,8 @@ def bound_addresses(document: Mapping[str, Any], chain_id: int) -> dict[str, str
     As in the anchor check: a method counts when its ``blockchainAccountId`` names the chain and its key, if any,
     derives the same address."""
     out: dict[str, str] = {}
-    for vid, vm in methods(document):
-        account = vm.get("blockchainAccountId")
-        if not isinstance(account, str):
-            continue
-        try:
-            bound = keys.parse_blockchain_account_id(account)
-        except keys.KeyFormatError:
-            continue
-        if bound.chain_id != chain_id:
-            continue
-        try:
-            key: keys.PublicKey | None = public_key_of(vm)
-        except keys.KeyFormatError:
-            key = None
-        if key is not None and (key.kind != "secp256k1" or keys.eth_address_from_secp256k1(key.raw) != bound.address):
-            continue
-        out.setdefault(bound.address.lower(), vid)
+    for vid, address in chain_bindings(document, chain_id):
+        out.setdefault(address, vid)
     return out
 
 
