@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from issuer.achievement import parse_achievement
 from issuer.batch import BatchDocuments, Signer, anchoring_method, issuer_profile, merkle_proof
 from issuer.credential import CredentialTemplate
+from issuer.ledger.errors import IssuerLedgerError
 from issuer.ledger.provider import LedgerProvider
 from issuer.status.allocation import status_entries_of
 from issuer.store.anchoring import AnchoringSteps, BatchFault
@@ -107,6 +108,7 @@ class BatchRunner(LeasedWorker, AnchoringSteps):
                 ).all()
                 if todo and signer is None:
                     signer = self._signer(s, batch)
+                    signing_key = s.scalar(select(Tenant.signing_key_enc).where(Tenant.id == batch.tenant_id))
                 statuses = status_entries_of(s, [cid for cid, _, _ in todo]) if todo else {}
                 s.rollback()
             if not todo:
@@ -118,7 +120,14 @@ class BatchRunner(LeasedWorker, AnchoringSteps):
                 proof, leaf = signer.sign_document(doc)
                 signed.append((cid, {**doc, "proof": proof}, leaf.hex()))
             with self.sessions.begin() as s:
-                self._save(s, batch_id, stage="signing")  # lease first: it also locks the batch row
+                # The tenant's row lock first (as a key change takes it, then the batch's): a signing key rotated or
+                # revoked while this chunk was signed must not sign it (a revocation failed only the batches that
+                # held its signatures then); the next step signs it again with the current key.
+                if s.scalar(select(Tenant.signing_key_enc).where(Tenant.id == Batch.tenant_id, Batch.id == batch_id)
+                            .with_for_update(of=Tenant)) != signing_key:
+                    raise IssuerLedgerError(f"batch {batch_id}: the tenant's signing key changed while a chunk was "
+                                            "signed; signing it again with the current key")
+                self._save(s, batch_id, stage="signing")  # the lease: it also locks the batch row
                 for cid, document, leaf in signed:
                     s.execute(update(CredentialRecord)
                               .where(CredentialRecord.id == cid, CredentialRecord.document.is_(None))

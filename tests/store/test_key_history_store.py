@@ -237,3 +237,29 @@ def test_a_list_signed_for_its_first_publication_before_a_signing_key_change_is_
         for sl in served:
             assert sl.published_revision == sl.revision
             assert sl.document["proof"]["verificationMethod"].endswith("#key-2"), sl.purpose
+
+
+def test_a_signing_key_revoked_while_the_runner_signs_a_batch_never_signs_it(sessions, box, chain, monkeypatch):
+    """The runner signs a chunk outside any transaction: a revocation landing meanwhile (the batch holds no signed
+    credential yet, so it fails nothing) must not let the chunk be stored with the revoked key's signatures."""
+    from issuer.batch import Signer
+
+    tenant_id, achievement_id = make_tenant(sessions, box)
+    batch_id = roster_batch(sessions, tenant_id, achievement_id, 2)
+    original = Signer.sign_document
+    revoked = []
+
+    def revoke_then_sign(self, doc):
+        if not revoked:
+            revoked.append(_change(sessions, box, chain, tenant_id, action="revoke", role=SIGNING,
+                                   reason="laptop stolen"))
+        return original(self, doc)
+
+    monkeypatch.setattr(Signer, "sign_document", revoke_then_sign)
+    chain.runner(sessions, box).run_until_idle()
+    assert revoked and revoked[0][0].failed_batches == []
+    with sessions() as s:
+        state = s.get(Batch, batch_id).state
+    if state is not BatchState.FAILED:  # signed again with the replacement key: it must verify
+        assert_delivered_once(sessions, chain, box, tenant_id, batch_id, 2)
+        assert documents(sessions, batch_id)[0].document["proof"][0]["verificationMethod"].endswith("#key-2")
