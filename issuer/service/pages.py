@@ -376,9 +376,11 @@ def credential_download(batch_id: str, position: int, request: Request, admin: A
     from issuer.store import engine as store
     from issuer.store.errors import CredentialPendingError
 
-    credential = db.scalar(select(CredentialRecord).where(CredentialRecord.batch_id == batch_id,
-                                                          CredentialRecord.position == position,
-                                                          CredentialRecord.tenant_id == admin.tenant_id))
+    credential = None
+    if 0 <= position <= 2**31 - 1:  # beyond an integer column, the database refuses the query (a 500)
+        credential = db.scalar(select(CredentialRecord).where(CredentialRecord.batch_id == batch_id,
+                                                              CredentialRecord.position == position,
+                                                              CredentialRecord.tenant_id == admin.tenant_id))
     if credential is None:
         return not_found(request, admin, "credential")
     try:

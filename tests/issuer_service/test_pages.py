@@ -285,3 +285,11 @@ def test_an_admin_of_tenant_a_cannot_open_tenant_bs_pages(service):  # noqa: F81
     r = c.post(f"{achievement_url}/rosters", data={"csrf_token": token}, files={"file": ("r.csv", GOOD_CSV)})
     assert r.status_code == 404
     assert batch_url.split("/")[-1] not in c.get("/admin").text
+
+
+def test_a_credential_position_beyond_any_integer_column_is_not_found_not_a_server_error(service):  # noqa: F811
+    c = service.client
+    log_in(c, service.a.slug)
+    for position in ("99999999999999999999", "-99999999999999999999"):
+        r = c.get(f"/admin/batches/0b5e3b6c-6f8e-4bb4-9c50-0e9a3f2d9a11/credentials/{position}.json")
+        assert r.status_code in (404, 422), (position, r.status_code, r.text[:300])
