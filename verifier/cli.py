@@ -133,7 +133,17 @@ def verify_command(
         from wallet.offlinecli import verify_offline
 
         console = Console(highlight=False, emoji=False, soft_wrap=True)
-        raise typer.Exit(verify_offline(files, networks, as_json=as_json, console=console, max_bytes=64 << 20))
+        trusted: dict[str, tuple[dict, str]] = {}
+        for p in did_documents:  # only documents named here confirm a bundle's own (never one found beside it)
+            try:
+                doc = json.loads(read_limited(p, MAX_CREDENTIAL_BYTES))
+            except (OSError, ValueError, RecursionError) as exc:
+                fail_usage(f"DID document {p}: {exc}")
+            if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+                fail_usage(f"DID document {p}: not a JSON object with an 'id'")
+            trusted[doc["id"]] = (doc, f"file {p}")
+        raise typer.Exit(verify_offline(files, networks, as_json=as_json, console=console, max_bytes=64 << 20,
+                                        trusted_documents=trusted))
 
     resolver = DidResolver()
     try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from typing import Any
 
 from verifier.errors import AnchorcredError
@@ -271,12 +272,14 @@ class BundleReport:
 
 
 def verify_bundle(bundle: dict[str, Any], *, now: datetime | None = None, source: str = "bundle",
-                  node: NodeConfirmer | None = None) -> BundleReport:
-    """Every check of the bundle, with the bundle as the only evidence (and ``node``, if given, for the header)."""
+                  node: NodeConfirmer | None = None,
+                  trusted_documents: Mapping[str, tuple[dict[str, Any], str]] | None = None) -> BundleReport:
+    """Every check of the bundle, with the bundle as the only evidence (and ``node``, if given, for the header;
+    ``trusted_documents``, DID -> (document, where it came from), to confirm the bundle's DID document)."""
     from wallet.offlinechecks import run_checks  # the checks themselves, kept apart (module size)
 
     now = now or datetime.now(timezone.utc)
-    return run_checks(bundle, now=now, source=source, node=node)
+    return run_checks(bundle, now=now, source=source, node=node, trusted=trusted_documents)
 
 
 __all__ = ["BundleReport", "NodeAnswer", "NodeConfirmer", "OfflineLedger", "Proven", "prove_blocks", "verify_bundle"]

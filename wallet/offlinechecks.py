@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from verifier.did import DidResolver
+from verifier.did import DidResolver, methods
 from verifier.document import parse_credential, parse_datetime
 from verifier.errors import AnchorcredError, InvalidInputError
 from verifier.ledger.base import to_checksum_address
@@ -58,7 +60,22 @@ def check_bundle_merkle(bundle: dict[str, Any], credential: dict[str, Any]) -> C
                                      f"{parsed.merkle.merkle_root.hex()[:12]}…, as in the credential's proof")
 
 
-def check_bundle_issuer(bundle: dict[str, Any], credential: dict[str, Any], now: datetime) -> CheckResult:
+def _key_material(document: dict[str, Any]) -> dict[str, str]:
+    """method id -> its key material and binding, as one comparable string (dates and other members left out)."""
+    out: dict[str, str] = {}
+    for vid, vm in methods(document):
+        out[vid] = json.dumps({k: vm.get(k) for k in ("type", "controller", "publicKeyMultibase", "publicKeyJwk",
+                                                       "blockchainAccountId")}, sort_keys=True)
+    return out
+
+
+def check_bundle_issuer(bundle: dict[str, Any], credential: dict[str, Any], now: datetime,
+                        trusted: Mapping[str, tuple[dict[str, Any], str]] | None = None) -> CheckResult:
+    """Whose keys the bundle's DID document lists. Offline, a did:web document that came with the bundle proves
+    nothing by itself: whoever made the bundle could have written it (with their own keys and anchoring address, and
+    anchored on the real chain). It counts only when it agrees with a document of that DID the verifier was given
+    (``--did-document``): every method the bundle's document lists must be in the given one, with the same key
+    material. Without one the check is indeterminate (never verified); a did:key DID is its own key."""
     cid = "bundle_issuer"
     issuer = bundle.get("issuer") if isinstance(bundle.get("issuer"), dict) else {}
     document = issuer.get("document")
@@ -73,8 +90,20 @@ def check_bundle_issuer(bundle: dict[str, Any], credential: dict[str, Any], now:
         return _result(cid, Status.FAIL, f"the bundle's DID document is for {document.get('id')!r:.80}, not for the "
                                          f"issuer {did}")
     captured = parse_datetime(issuer.get("captured"))
-    return _result(cid, Status.PASS, f"DID document of {did}, {issuer.get('source') or 'source not stated'}, "
-                                     f"as of {_age(captured, now)}")
+    carried = f"{issuer.get('source') or 'source not stated'}, as of {_age(captured, now)}"
+    if did.startswith("did:key:"):
+        return _result(cid, Status.PASS, f"{did} is its own key ({carried})")
+    given = (trusted or {}).get(did)
+    if given is None:
+        return _result(cid, Status.INDETERMINATE,
+                       f"the DID document of {did} came with the bundle ({carried}); nothing offline shows it is the "
+                       "issuer's: give the issuer's DID document with --did-document, or verify online")
+    mine, theirs = _key_material(document), _key_material(given[0])
+    foreign = sorted(vid for vid, material in mine.items() if theirs.get(vid) != material)
+    if foreign:
+        return _result(cid, Status.FAIL, f"the bundle's DID document of {did} lists key(s) the issuer's document "
+                                         f"({given[1]}) does not: {', '.join(foreign)[:300]}")
+    return _result(cid, Status.PASS, f"DID document of {did} ({carried}) agrees with {given[1]}")
 
 
 def check_confirmation(node: NodeConfirmer | None, number: int | None, block_hash: str | None, exported: datetime | None,
@@ -103,7 +132,8 @@ def check_confirmation(node: NodeConfirmer | None, number: int | None, block_has
                                      f"{number}; {answer.latest - number + 1} confirmation(s) now"), answer.latest
 
 
-def run_checks(bundle: dict[str, Any], *, now: datetime, source: str, node: NodeConfirmer | None) -> BundleReport:
+def run_checks(bundle: dict[str, Any], *, now: datetime, source: str, node: NodeConfirmer | None,
+               trusted: Mapping[str, tuple[dict[str, Any], str]] | None = None) -> BundleReport:
     credential = bundle.get("credential")
     exported = parse_datetime(bundle.get("exported_at"))
     stamp = _stamp(now)
@@ -115,7 +145,7 @@ def run_checks(bundle: dict[str, Any], *, now: datetime, source: str, node: Node
     proven = prove_blocks(ledger, anchor.get("block") if isinstance(anchor.get("block"), str) else None)
     ledger_check = check_bundle_ledger(bundle, proven)
     merkle_check = check_bundle_merkle(bundle, credential)
-    issuer_check = check_bundle_issuer(bundle, credential, now)
+    issuer_check = check_bundle_issuer(bundle, credential, now, trusted)
 
     where = proven.tx_index.get(anchor.get("tx_hash")) if isinstance(anchor.get("tx_hash"), str) else None
     block = proven.blocks[where[0]] if where else None
@@ -144,10 +174,13 @@ def _credential_report(bundle: dict[str, Any], credential: dict[str, Any], offli
                        issuer_check: CheckResult, *, now: datetime, source: str) -> Report:
     issuer = bundle.get("issuer") if isinstance(bundle.get("issuer"), dict) else {}
     resolver = DidResolver()
-    if issuer_check.status is Status.PASS:
+    # The bundle's document is used unless it failed (another DID, or keys the issuer's document lacks): an
+    # unconfirmed one still catches a credential changed after signing; bundle_issuer keeps the verdict grey.
+    if issuer_check.status in (Status.PASS, Status.INDETERMINATE) and isinstance(issuer.get("document"), dict):
         captured = issuer.get("captured") or "an unknown time"
+        confirmed = "" if issuer_check.status is Status.PASS else " (not confirmed: see bundle_issuer)"
         resolver.add(issuer["document"], f"the bundle's DID document, {issuer.get('source') or 'source not stated'}, "
-                                         f"as of {captured}")
+                                         f"as of {captured}{confirmed}")
     snapshots = {}
     for item in bundle.get("status") or []:
         if isinstance(item, dict) and isinstance(item.get("url"), str) and isinstance(item.get("list_credential"), dict):

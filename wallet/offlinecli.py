@@ -7,7 +7,7 @@ hash at the anchor's height and the latest height); nothing else is contacted.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,8 +48,9 @@ def render(console: Console, report: BundleReport) -> None:
 
 
 def verify_offline(files: Iterable[Path], networks: list[NetworkConfig], *, as_json: bool, console: Console,
-                   max_bytes: int) -> int:
-    """Verify each bundle; 0 when every one is verified, else 1."""
+                   max_bytes: int, trusted_documents: Mapping[str, tuple[dict, str]] | None = None) -> int:
+    """Verify each bundle; 0 when every one is verified, else 1. ``trusted_documents`` (DID -> (document, source)):
+    the issuers' DID documents the verifier was given, which a bundle's own must agree with."""
     now = datetime.now(timezone.utc)
     results: list[dict] = []
     all_ok = True
@@ -72,7 +73,7 @@ def verify_offline(files: Iterable[Path], networks: list[NetworkConfig], *, as_j
         try:
             node = NodeConfirmer(transport, chain_id=network.chain_id, where=redact_url(network.rpc_url)) \
                 if network else None
-            report = verify_bundle(bundle, now=now, source=str(path), node=node)
+            report = verify_bundle(bundle, now=now, source=str(path), node=node, trusted_documents=trusted_documents)
         except AnchorcredError as exc:
             results.append(_failed(str(path), exc.diagnostics()))
             all_ok = False

@@ -56,21 +56,43 @@ def test_the_bundle_is_whole_and_round_trips(exported):
 
 
 def test_offline_everything_passes_but_the_node_check_which_says_why_it_is_skipped(exported):
-    bundle, node, _batch, _chain = exported
+    bundle, node, batch, _chain = exported
     report = verify_bundle(bundle, now=datetime.now(timezone.utc))
     got = statuses(report)
-    for check in ("bundle_ledger", "bundle_merkle", "bundle_issuer", "format", "signature", "integrity",
+    for check in ("bundle_ledger", "bundle_merkle", "format", "signature", "integrity",
                   "merkle_inclusion", "anchor", "validity"):
         assert got[check] == "pass", (check, reason(report, check))
     assert got["ledger_confirmation"] == "skipped" and report.verdict.value == "partially_verified"
+    # Nothing offline shows the DID document the bundle carries is the issuer's: grey until one is given to compare.
+    assert got["bundle_issuer"] == "indeterminate" and "--did-document" in reason(report, "bundle_issuer")
     assert "no ledger node configured" in reason(report, "ledger_confirmation")
     assert "4 confirmation(s)" in reason(report, "anchor")  # the anchor's block and the 3 carried after it
     assert "the bundle's DID document, fetched from https://www.tu-example.de" in reason(report, "signature")
     evidence = dict(report.evidence)
     assert "as of 2026-06-01 00:00:00 UTC" in evidence["signature"] and "3 later block(s)" in evidence["anchor"]
-    confirmed = verify_bundle(bundle, node=node)
+    assert verify_bundle(bundle, node=node).verdict.value == "partially_verified"
+    trusted = {batch.did_document["id"]: (batch.did_document, "file did.json")}
+    confirmed = verify_bundle(bundle, node=node, trusted_documents=trusted)
     assert confirmed.verdict.value == "verified", confirmed.to_json()
     assert "has the same block" in reason(confirmed, "ledger_confirmation")
+    assert "agrees with file did.json" in reason(confirmed, "bundle_issuer")
+
+
+def test_a_bundle_with_a_forged_did_document_is_never_verified(exported):
+    """Someone writes their own did:web document for the university (their keys, their anchoring address), signs
+    and anchors a credential on the real chain, and bundles it: offline it is grey, and an employer holding the
+    university's real document sees it fail."""
+    bundle, node, batch, _chain = exported
+    forged = json.loads(json.dumps(bundle))
+    doc = forged["issuer"]["document"]
+    method = next(vm for vm in doc["verificationMethod"] if "publicKeyMultibase" in vm)
+    method["publicKeyMultibase"] = "z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH"  # another Ed25519 key
+    alone = verify_bundle(forged, node=node)
+    assert statuses(alone)["bundle_issuer"] == "indeterminate" and alone.verdict.value != "verified"
+    trusted = {batch.did_document["id"]: (batch.did_document, "file did.json")}
+    compared = verify_bundle(forged, node=node, trusted_documents=trusted)
+    assert statuses(compared)["bundle_issuer"] == "fail", compared.to_json()
+    assert method["id"] in reason(compared, "bundle_issuer") and compared.verdict.value == "failed"
 
 
 def _block(bundle):

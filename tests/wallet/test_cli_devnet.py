@@ -55,7 +55,10 @@ def test_bundle_exported_over_rpc_verifies_offline_and_the_node_confirms_it(devn
     assert exported.exit_code == 0, exported.output
     assert "1 block(s)" in exported.output and "anchorcred verify --offline" in exported.output
 
-    confirmed = runner.invoke(app, ["verify", "--offline", "--networks", str(networks), str(out)])
+    unconfirmed = runner.invoke(app, ["verify", "--offline", "--networks", str(networks), str(out)])
+    assert unconfirmed.exit_code == 1 and "nothing offline shows it is the issuer's" in unconfirmed.output
+    confirmed = runner.invoke(app, ["verify", "--offline", "--networks", str(networks), "--did-document",
+                                    str(tmp_path / "did.json"), str(out)])
     assert confirmed.exit_code == 0, confirmed.output
     assert "has the same block" in confirmed.output and "VERIFIED" in confirmed.output
     alone = runner.invoke(app, ["verify", "--offline", "--data-dir", str(tmp_path / "none"), str(out)])

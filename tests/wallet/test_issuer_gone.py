@@ -137,9 +137,11 @@ def test_a_bundle_verifies_after_the_issuer_service_is_stopped_and_its_files_rem
     kept, gone = json.loads(done.output)
     statuses = _statuses(kept)
     not_passed = {k: v for k, v in statuses.items() if v[0] != "pass"}
-    # Offline, only the node's confirmation is missing (and the accreditation, which nobody asked for).
-    assert set(not_passed) == {"ledger_confirmation", "issuer_trust"}, not_passed
+    # Offline, the node's confirmation is missing, and nothing confirms that the DID document the bundle carries is
+    # the issuer's (and the accreditation, which nobody asked for, is not checked).
+    assert set(not_passed) == {"ledger_confirmation", "issuer_trust", "bundle_issuer"}, not_passed
     assert statuses["ledger_confirmation"][0] == "skipped"
+    assert statuses["bundle_issuer"][0] == "indeterminate" and "--did-document" in statuses["bundle_issuer"][1]
     assert "the bundle's DID document, fetched from http://localhost:8081" in statuses["signature"][1]
     assert "not revoked, not suspended" in statuses["status"][1]
     assert kept["verdict"] == "partially_verified"
@@ -151,7 +153,13 @@ def test_a_bundle_verifies_after_the_issuer_service_is_stopped_and_its_files_rem
 
     node = NodeConfirmer(EthTesterTransport(chain.transport()), chain_id=chain.chain_id, where="the chain")
     confirmed = verify_bundle(json.loads(paths[0].read_text()), node=node)
-    assert {c.id for c in confirmed.checks if c.status.value != "pass"} == {"issuer_trust"}, confirmed.to_json()
+    assert {c.id for c in confirmed.checks if c.status.value != "pass"} == {"issuer_trust", "bundle_issuer"}, \
+        confirmed.to_json()
+    # An employer holding the university's DID document (kept from before it went away) confirms the bundle's.
+    kept_bundle = json.loads(paths[0].read_text())
+    copy = (kept_bundle["issuer"]["document"], "the employer's copy")
+    trusted = verify_bundle(kept_bundle, node=node, trusted_documents={kept_bundle["issuer"]["document"]["id"]: copy})
+    assert {c.id for c in trusted.checks if c.status.value != "pass"} == {"issuer_trust"}, trusted.to_json()
 
     # Tampering with the status evidence: the list snapshot, or the registry's record of its digest.
     snapshot = json.loads(paths[1].read_text())
