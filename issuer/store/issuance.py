@@ -100,6 +100,9 @@ def issue_credential(session: Session, box: SecretBox, tenant: Tenant, credentia
     ``credentialStatus``: revocation and suspension entries in the tenant's status lists (a credential that brings
     its own is refused: the issuer can only revoke through lists it publishes). Every term must be defined by a
     context the project ships (an undefined one is an ``IssuanceError`` naming it and where it is)."""
+    # The tenant's row first (the order a key change takes it), and its keys as of now: a signing-key revocation
+    # cannot commit between reading the key and storing what it signed (it would not see this credential to fail it).
+    tenant = session.get(Tenant, tenant.id, populate_existing=True, with_for_update=True) or tenant
     doc = _completed(session, tenant, credential)
     if public_url is not None:
         if "credentialStatus" in doc:
