@@ -30,6 +30,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from issuer.service import api, europass_api, status_api, vcapi
 from issuer.service import keys_api
+from issuer.service.auth import LoginThrottle
 from issuer.service.bootstrap import bootstrap
 from issuer.service.middleware import limit_by_content_type
 from issuer.service.problems import document_problems, install_problem_handlers, problem_response
@@ -132,6 +133,9 @@ def create_app(settings: IssuerSettings | None = None, *, ledger: Any = None) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_throttle = LoginThrottle(per_account=settings.login_max_failures,
+                                             per_client=settings.login_max_failures_per_client,
+                                             window=settings.login_window)
     app.state.sessionmaker = app.state.box = app.state.ledger = app.state.runner = app.state.publisher = None
     install_problem_handlers(app)
 

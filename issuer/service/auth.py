@@ -20,6 +20,8 @@ import hmac
 import os
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Callable, Iterable
@@ -244,6 +246,49 @@ def authenticate_admin(session: Session, *, tenant_slug: str, username: str, pas
                           .where(Tenant.slug == tenant_slug, AdminUser.username == username))
     ok = verify_password(password, user.password_hash if user is not None else _DUMMY_PASSWORD_HASH)
     return user if (ok and user is not None) else None
+
+
+class LoginThrottle:
+    """Failed admin logins remembered per account (tenant, username) and per client address for ``window`` seconds;
+    past the limit the login is refused before the password is even checked (429), so guessing costs the guesser
+    time, not just scrypt. In memory, per process: with several workers each keeps its own count (documented)."""
+
+    def __init__(self, *, per_account: int, per_client: int, window: float, clock=time.monotonic):
+        self.per_account, self.per_client, self.window, self._clock = per_account, per_client, window, clock
+        self._failures: dict[tuple, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(key, ()) if now - t < self.window]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def retry_after(self, account: tuple[str, str], client: str) -> int | None:
+        """Seconds until a login may be tried again, or None when it may be tried now."""
+        with self._lock:
+            now = self._clock()
+            waits = []
+            for key, limit in (((*account,), self.per_account), (("client", client), self.per_client)):
+                recent = self._recent(key, now)
+                if len(recent) >= limit:
+                    waits.append(recent[-limit] + self.window - now)
+            return max(1, int(max(waits)) + 1) if waits else None
+
+    def failed(self, account: tuple[str, str], client: str) -> None:
+        with self._lock:
+            now = self._clock()
+            if len(self._failures) > 100_000:  # bounded: forget the oldest keys rather than grow without end
+                for key in list(self._failures)[:50_000]:
+                    del self._failures[key]
+            for key in ((*account,), ("client", client)):
+                self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, account: tuple[str, str]) -> None:
+        with self._lock:
+            self._failures.pop((*account,), None)
 
 
 # ── admin sessions and CSRF ─────────────────────────────────────────────────────────────────────────────────

@@ -111,11 +111,21 @@ async def login_submit(request: Request, db: DbDep) -> Response:
     form = await request.form()
     values = {k: str(form.get(k, ""))[:200].strip() for k in ("tenant", "username")}
     password = str(form.get("password", ""))
+    throttle = request.app.state.login_throttle
+    account, client = (values["tenant"], values["username"]), request.client.host if request.client else "?"
+    wait = throttle.retry_after(account, client)
+    if wait is not None:
+        response = render(request, "login.html", {"values": values, "next": _safe_next(form.get("next")),
+                                                  "error": f"too many failed logins; try again in {wait} seconds."}, 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = await run_in_threadpool(authenticate_admin, db, tenant_slug=values["tenant"], username=values["username"],
                                    password=password)  # scrypt: kept off the event loop
     if user is None:
+        throttle.failed(account, client)
         return render(request, "login.html", {"values": values, "next": _safe_next(form.get("next")),
                                               "error": "the issuer, username or password is wrong."}, 401)
+    throttle.succeeded(account)
     login(request, user, db.get(Tenant, user.tenant_id))
     return see_other(_safe_next(form.get("next")))
 

@@ -66,6 +66,10 @@ class IssuerSettings(BaseSettings):
     max_csv_bytes: int = Field(8 << 20, ge=1024, description="largest roster CSV upload")
     max_rows: int = Field(10_000, ge=1, le=1_000_000, description="learner rows in one roster")
     max_list: int = Field(200, ge=1, le=10_000, description="items in one page of a list")
+    # Admin login: failed attempts allowed per account and per client address within the window (then 429).
+    login_max_failures: int = Field(5, ge=1, le=1000, description="failed logins per account per window")
+    login_max_failures_per_client: int = Field(20, ge=1, le=10_000, description="failed logins per address per window")
+    login_window: float = Field(900.0, gt=0, le=86_400, description="seconds the failures are remembered")
 
     @field_validator("public_url", "verifier_url")
     @classmethod

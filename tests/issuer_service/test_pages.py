@@ -293,3 +293,35 @@ def test_a_credential_position_beyond_any_integer_column_is_not_found_not_a_serv
     for position in ("99999999999999999999", "-99999999999999999999"):
         r = c.get(f"/admin/batches/0b5e3b6c-6f8e-4bb4-9c50-0e9a3f2d9a11/credentials/{position}.json")
         assert r.status_code in (404, 422), (position, r.status_code, r.text[:300])
+
+
+def test_failed_logins_are_throttled_per_account_and_the_right_password_waits_too(service):  # noqa: F811
+    c = service.client
+    limit = service.client.app.state.settings.login_max_failures
+    for _ in range(limit):
+        assert log_in(c, service.a.slug, password="guess").status_code == 401
+    # Past the limit even the right password is refused until the window passes: guessing costs time.
+    r = log_in(c, service.a.slug)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert "too many failed logins" in text_of(r.text)
+    # Another account (tenant B's admin) is not locked out by A's failures.
+    assert log_in(c, service.b.slug).status_code == 303
+    # The window passes (the throttle's clock moved on): A logs in, and the count starts again.
+    throttle = service.client.app.state.login_throttle
+    later = time.monotonic() + throttle.window + 1
+    throttle._clock = lambda: later
+    assert log_in(c, service.a.slug).status_code == 303
+
+
+def test_the_throttle_counts_failures_per_client_address_too():
+    from issuer.service.auth import LoginThrottle
+
+    now = [0.0]
+    t = LoginThrottle(per_account=5, per_client=3, window=60, clock=lambda: now[0])
+    for user in ("u1", "u2", "u3"):  # one failure each on three accounts from one address
+        assert t.retry_after(("a", user), "10.0.0.1") is None
+        t.failed(("a", user), "10.0.0.1")
+    assert t.retry_after(("a", "u4"), "10.0.0.1") == 61  # the address is over its limit, whatever the account
+    assert t.retry_after(("a", "u4"), "10.0.0.2") is None  # another address is not
+    now[0] = 61.0
+    assert t.retry_after(("a", "u4"), "10.0.0.1") is None
