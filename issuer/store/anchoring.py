@@ -12,7 +12,7 @@ rest of the runner (``issuer.store.runner``) because they hold the rules that ke
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,14 +44,12 @@ class AnchoringSteps:
     ledger: LedgerProvider
     confirmations: int
 
-    def _save(self, s: Session, batch_id: str, **values: Any) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # LeasedWorker's, ahead of this mixin in BatchRunner's bases
+        def _save(self, s: Session, batch_id: str, **values: Any) -> None: ...
 
-    def _event(self, event: str, batch_id: str) -> None:
-        raise NotImplementedError
+        def _event(self, event: str, batch_id: str) -> None: ...
 
-    def _transition(self, batch_id: str, state: BatchState, **values: Any) -> None:
-        raise NotImplementedError
+        def _transition(self, batch_id: str, state: BatchState, **values: Any) -> None: ...
 
     # ── anchoring ───────────────────────────────────────────────────────────────────────────────────────────────
     def _send(self, batch_id: str, *, replacing: str | None = None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from abc import ABC, abstractmethod
 import socket
 import threading
 import time
@@ -51,7 +52,7 @@ def lasting_note(note: str | None) -> str | None:
     return None if note and note.startswith(RETRYING) else note
 
 
-class LeasedWorker:
+class LeasedWorker(ABC):
     """Subclasses set ``model`` (the table), ``noun`` (a row, in messages), ``name`` (the worker, in messages and
     its thread's name) and ``log``, and give ``_candidates``, ``_handlers`` and ``_fail``."""
 
@@ -75,17 +76,17 @@ class LeasedWorker:
         self._stopping = threading.Event()
 
     # ── what subclasses give ────────────────────────────────────────────────────────────────────────────────────
+    @abstractmethod
     def _candidates(self, now: datetime) -> Sequence[tuple[str, Enum, str | None, datetime | None]]:
         """Rows with work, oldest first, as (id, state, lease_owner, lease_until)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _handlers(self) -> dict[Any, Callable[[str], None]]:
         """The step that advances a row from each state that has work."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _fail(self, row_id: str, reason: str) -> None:
         """Marks the row failed with the reason (and releases its lease)."""
-        raise NotImplementedError
 
     # ── driving ─────────────────────────────────────────────────────────────────────────────────────────────────
     def step(self) -> bool:
