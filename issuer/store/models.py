@@ -132,7 +132,27 @@ class RosterUpload(Base):
     created_at: Mapped[datetime] = _now_column()
 
 
-class Batch(Base):
+class LeasedTransaction:
+    """The columns of a row a LeasedWorker drives to one ledger transaction (a batch's anchor, a status
+    publication): the signed transaction is stored (nonce, raw bytes, hash) before it is broadcast and rebroadcast
+    as-is on resume; the receipt once mined; the reason if it failed; the lease of the worker driving it (another may
+    take over once ``lease_until`` has passed)."""
+
+    chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    anchoring_address: Mapped[str | None] = mapped_column(String(42))
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    block_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    gas_used: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Batch(LeasedTransaction, Base):
     __tablename__ = "batches"
     __table_args__ = (Index("ix_batches_tenant_state", "tenant_id", "state"),)
 
@@ -144,19 +164,6 @@ class Batch(Base):
     done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # progress within the current stage
     stage: Mapped[str] = mapped_column(String(32), nullable=False, default="")
     merkle_root: Mapped[str | None] = mapped_column(String(64), unique=True)  # hex
-    chain_id: Mapped[int | None] = mapped_column(BigInteger)
-    anchoring_address: Mapped[str | None] = mapped_column(String(42))
-    nonce: Mapped[int | None] = mapped_column(BigInteger)
-    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)  # the signed transaction, rebroadcast as-is on resume
-    tx_hash: Mapped[str | None] = mapped_column(String(66))
-    block_number: Mapped[int | None] = mapped_column(BigInteger)
-    block_hash: Mapped[str | None] = mapped_column(String(66))
-    block_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    gas_used: Mapped[int | None] = mapped_column(BigInteger)
-    error: Mapped[str | None] = mapped_column(Text)
-    # Lease: the worker that drives the batch; another may take over once ``lease_until`` has passed.
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now_column()
     sealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
@@ -275,7 +282,7 @@ class StatusChange(Base):
     created_at: Mapped[datetime] = _now_column()
 
 
-class StatusPublication(Base):
+class StatusPublication(LeasedTransaction, Base):
     """One publication of one list: the signed list credential, then ONE ``publishStatus(listId, digest)``
     transaction, whatever the number of changes it carries. Same never-twice rules and lease as a batch."""
 
@@ -292,18 +299,6 @@ class StatusPublication(Base):
     document: Mapped[dict | None] = mapped_column(JSON)
     digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     version: Mapped[int | None] = mapped_column(Integer)  # the registry's version once mined
-    chain_id: Mapped[int | None] = mapped_column(BigInteger)
-    anchoring_address: Mapped[str | None] = mapped_column(String(42))
-    nonce: Mapped[int | None] = mapped_column(BigInteger)
-    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
-    tx_hash: Mapped[str | None] = mapped_column(String(66))
-    block_number: Mapped[int | None] = mapped_column(BigInteger)
-    block_hash: Mapped[str | None] = mapped_column(String(66))
-    block_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    gas_used: Mapped[int | None] = mapped_column(BigInteger)
-    error: Mapped[str | None] = mapped_column(Text)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now_column()
     # Set here, not by the database: SQLite's CURRENT_TIMESTAMP has whole seconds, which made ``min_interval`` up to
     # a second short (the publisher compares it with the time of the last publication).
